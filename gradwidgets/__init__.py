@@ -1,0 +1,37 @@
+"""gradwidgets: see vanishing and exploding gradients, layer by layer, on real autograd."""
+
+from .activations import ACTIVATIONS, Activation, get_activation
+from .actstats import SATURATION_THRESHOLD
+from .data import DATASETS, Dataset, make_dataset
+from .inits import INITS, Init, get_init
+from .losses import LOSSES
+from .models import MLP, NORMS, ElmanRNN, build_mlp, build_rnn, spectral_radius
+from .probes import GradientProfile, gradient_profile
+from .training import OPTIMIZERS, History, StepRecord, train
+
+__all__ = [
+    "ACTIVATIONS",
+    "DATASETS",
+    "INITS",
+    "LOSSES",
+    "MLP",
+    "NORMS",
+    "OPTIMIZERS",
+    "SATURATION_THRESHOLD",
+    "Activation",
+    "Dataset",
+    "ElmanRNN",
+    "GradientProfile",
+    "History",
+    "Init",
+    "StepRecord",
+    "build_mlp",
+    "build_rnn",
+    "get_activation",
+    "get_init",
+    "gradient_profile",
+    "make_dataset",
+    "spectral_radius",
+    "train",
+]
+__version__ = "0.1.0"

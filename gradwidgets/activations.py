@@ -1,0 +1,195 @@
+"""Activation functions with their derivatives, gains and formulas, as one registry."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._util import check_choice
+
+Tensor = torch.Tensor
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+_LEAKY_SLOPE = 0.01
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function: its module, derivative, largest slope and recommended gain."""
+
+    name: str
+    make: Callable[[], nn.Module] = field(repr=False)
+    derivative: Callable[[Tensor], Tensor] = field(repr=False)
+    max_derivative: float
+    gain: float
+    formula: str
+    derivative_formula: str
+    saturates: bool
+
+    def __call__(self, z: Tensor) -> Tensor:
+        return self.make()(z)
+
+
+def _gelu_derivative(z: Tensor) -> Tensor:
+    cdf = 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0)))
+    pdf = torch.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return cdf + z * pdf
+
+
+def _gelu_max_derivative() -> float:
+    z = torch.linspace(0.0, 4.0, 40001, dtype=torch.float64)
+    return float(_gelu_derivative(z).max())
+
+
+def _second_moment_gain(f: Callable[[np.ndarray], np.ndarray]) -> float:
+    """Gain g with E[f(x)^2] * g^2 = 1 for x ~ N(0, 1), by Gauss-Hermite quadrature."""
+    x, w = np.polynomial.hermite_e.hermegauss(120)
+    second_moment = float(np.sum(w * f(x) ** 2) / np.sqrt(2.0 * np.pi))
+    return 1.0 / math.sqrt(second_moment)
+
+
+def _gelu_np(x: np.ndarray) -> np.ndarray:
+    from math import erf
+
+    return x * 0.5 * (1.0 + np.vectorize(erf)(x / math.sqrt(2.0)))
+
+
+def leaky_relu(negative_slope: float = _LEAKY_SLOPE) -> Activation:
+    """Leaky ReLU with the given slope for negative inputs."""
+    a = float(negative_slope)
+    return Activation(
+        name="leaky_relu",
+        make=lambda: nn.LeakyReLU(a),
+        derivative=lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, a)),
+        max_derivative=max(1.0, a),
+        gain=math.sqrt(2.0 / (1.0 + a * a)),
+        formula=rf"f(z) = \max({a:g}\,z,\ z)",
+        derivative_formula=rf"f'(z) = 1 \text{{ if }} z > 0 \text{{ else }} {a:g}",
+        saturates=False,
+    )
+
+
+def elu(alpha: float = 1.0) -> Activation:
+    """ELU with the given alpha."""
+    a = float(alpha)
+    return Activation(
+        name="elu",
+        make=lambda: nn.ELU(a),
+        derivative=lambda z: torch.where(z > 0, torch.ones_like(z), a * torch.exp(z.clamp(max=0))),
+        max_derivative=max(1.0, a),
+        gain=_second_moment_gain(lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0)))),
+        formula=rf"f(z) = z \text{{ if }} z > 0 \text{{ else }} {a:g}\,(e^z - 1)",
+        derivative_formula=rf"f'(z) = 1 \text{{ if }} z > 0 \text{{ else }} {a:g}\,e^z",
+        saturates=True,
+    )
+
+
+def _sigmoid_derivative(z: Tensor) -> Tensor:
+    s = torch.sigmoid(z)
+    return s * (1 - s)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation(
+        name="sigmoid",
+        make=nn.Sigmoid,
+        derivative=_sigmoid_derivative,
+        max_derivative=0.25,
+        gain=1.0,
+        formula=r"\sigma(z) = 1 / (1 + e^{-z})",
+        derivative_formula=r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z)) \le 1/4",
+        saturates=True,
+    ),
+    "tanh": Activation(
+        name="tanh",
+        make=nn.Tanh,
+        derivative=lambda z: 1 - torch.tanh(z) ** 2,
+        max_derivative=1.0,
+        gain=5.0 / 3.0,
+        formula=r"\tanh(z)",
+        derivative_formula=r"\tanh'(z) = 1 - \tanh^2(z) \le 1",
+        saturates=True,
+    ),
+    "relu": Activation(
+        name="relu",
+        make=nn.ReLU,
+        derivative=lambda z: (z > 0).to(z.dtype),
+        max_derivative=1.0,
+        gain=math.sqrt(2.0),
+        formula=r"\mathrm{relu}(z) = \max(0, z)",
+        derivative_formula=r"\mathrm{relu}'(z) = 1 \text{ if } z > 0 \text{ else } 0",
+        saturates=True,
+    ),
+    "leaky_relu": leaky_relu(),
+    "elu": elu(),
+    "gelu": Activation(
+        name="gelu",
+        make=nn.GELU,
+        derivative=_gelu_derivative,
+        max_derivative=_gelu_max_derivative(),
+        gain=_second_moment_gain(_gelu_np),
+        formula=r"\mathrm{gelu}(z) = z\,\Phi(z)",
+        derivative_formula=r"\mathrm{gelu}'(z) = \Phi(z) + z\,\varphi(z)",
+        saturates=True,
+    ),
+    "selu": Activation(
+        name="selu",
+        make=nn.SELU,
+        derivative=lambda z: (
+            _SELU_SCALE * torch.where(z > 0, torch.ones_like(z), _SELU_ALPHA * torch.exp(z.clamp(max=0)))
+        ),
+        max_derivative=_SELU_SCALE * _SELU_ALPHA,
+        gain=1.0,
+        formula=r"\mathrm{selu}(z) = \lambda z \text{ if } z > 0 \text{ else } \lambda\alpha(e^z - 1)",
+        derivative_formula=r"\mathrm{selu}'(z) = \lambda \text{ if } z > 0 \text{ else } \lambda\alpha e^z",
+        saturates=True,
+    ),
+    "linear": Activation(
+        name="linear",
+        make=nn.Identity,
+        derivative=torch.ones_like,
+        max_derivative=1.0,
+        gain=1.0,
+        formula=r"f(z) = z",
+        derivative_formula=r"f'(z) = 1",
+        saturates=False,
+    ),
+}
+"""Every activation by name. ``gain`` is the factor that keeps signal scale through a layer:
+PyTorch's ``calculate_gain`` values for sigmoid, tanh, relu and leaky_relu; 1 for SELU (the
+LeCun-normal scale its self-normalising property assumes); the second-moment fixed point
+``1 / sqrt(E[f(x)^2])`` for ELU and GELU, which PyTorch does not tabulate."""
+
+
+def get_activation(name: str) -> Activation:
+    """Look up an activation by name, with an error that lists the allowed names."""
+    check_choice("activation", name, ACTIVATIONS)
+    return ACTIVATIONS[name]
+
+
+def activation_of_module(module: nn.Module) -> Activation | None:
+    """The registry entry matching a torch activation module (with its own parameters), if any."""
+    if isinstance(module, nn.LeakyReLU):
+        return leaky_relu(module.negative_slope)
+    if isinstance(module, nn.ELU):
+        return elu(module.alpha)
+    for cls, name in _MODULE_NAMES:
+        if isinstance(module, cls):
+            return ACTIVATIONS[name]
+    return None
+
+
+_MODULE_NAMES = (
+    (nn.Sigmoid, "sigmoid"),
+    (nn.Tanh, "tanh"),
+    (nn.ReLU, "relu"),
+    (nn.GELU, "gelu"),
+    (nn.SELU, "selu"),
+    (nn.Identity, "linear"),
+)

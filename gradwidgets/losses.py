@@ -1,0 +1,80 @@
+"""Loss functions by name and the checks a batch must pass before it reaches a model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ._util import check_choice
+
+LossSpec = str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+LOSSES = ("mse", "cross_entropy")
+
+
+def prepare_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check a batch against a model; return X in the model's dtype and device."""
+    if not isinstance(X, torch.Tensor):
+        raise ValueError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    if not isinstance(y, torch.Tensor):
+        raise ValueError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    if X.dim() == 0 or y.dim() == 0 or X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"X and y must have the same number of examples (first dimension); "
+            f"got X {tuple(X.shape)} and y {tuple(y.shape)}"
+        )
+    param = next(model.parameters(), None)
+    if param is None:
+        raise ValueError("model has no parameters; there is no gradient to measure")
+    if X.device != param.device:
+        raise ValueError(f"X is on {X.device} but the model's parameters are on {param.device}")
+    if X.shape[0] < 2 and any(isinstance(m, _BatchNorm) and m.training for m in model.modules()):
+        raise ValueError(
+            "X has a batch of 1, but the model has batch norm in training mode, which needs at least "
+            "2 examples per batch; pass a larger batch or call model.eval()"
+        )
+    if X.is_floating_point():
+        X = X.to(param.dtype)
+    return X, y
+
+
+def run_forward(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """``model(X)``, with a shape mismatch reported as a ValueError that names X."""
+    try:
+        return model(X)
+    except RuntimeError as err:
+        if "shape" in str(err) or "size" in str(err):
+            raise ValueError(f"X of shape {tuple(X.shape)} does not fit the model: {err}") from err
+        raise
+
+
+def compute_loss(loss: LossSpec, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Evaluate a named or callable loss and check that it is a scalar."""
+    if callable(loss):
+        value = loss(output, y)
+    else:
+        check_choice("loss", loss, LOSSES)
+        if loss == "mse":
+            if y.shape != output.shape and y.numel() == output.numel():
+                y = y.reshape(output.shape)
+            if y.shape != output.shape:
+                raise ValueError(f"y has shape {tuple(y.shape)} but the model outputs {tuple(output.shape)}")
+            value = nn.functional.mse_loss(output, y.to(output.dtype))
+        else:
+            if y.is_floating_point() or y.dim() != 1:
+                raise ValueError(
+                    "y must hold integer class labels of shape (n,) for cross_entropy; "
+                    f"got {y.dtype} {tuple(y.shape)}"
+                )
+            if output.dim() != 2 or int(y.max()) >= output.shape[1] or int(y.min()) < 0:
+                raise ValueError(
+                    f"y holds labels {int(y.min())}..{int(y.max())} but the model outputs "
+                    f"{tuple(output.shape)}; cross_entropy needs labels in 0..num_outputs-1"
+                )
+            value = nn.functional.cross_entropy(output, y)
+    if not isinstance(value, torch.Tensor) or value.numel() != 1:
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(f"loss must return a scalar tensor; got {shape}")
+    return value.reshape(())
