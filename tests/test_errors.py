@@ -69,7 +69,9 @@ def test_batch_of_one_with_batch_norm_in_training(regression):
 
 
 def test_x_y_mismatch(regression):
-    with pytest.raises(ValueError, match=r"X and y must have the same number of examples.*\(128, 1\).*\(127, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"X and y must have the same number of examples.*\(128, 1\).*\(127, 1\)"
+    ):
         gw.gradient_profile(gw.build_mlp(2, in_features=1), regression.X, regression.y[:-1])
 
 
@@ -93,7 +95,9 @@ def test_cross_entropy_needs_labels(spirals):
 
 def test_non_scalar_loss(regression):
     with pytest.raises(ValueError, match=r"loss must return a scalar tensor; got \(128, 1\)"):
-        gw.gradient_profile(gw.build_mlp(2, in_features=1), regression.X, regression.y, loss=lambda o, y: o - y)
+        gw.gradient_profile(
+            gw.build_mlp(2, in_features=1), regression.X, regression.y, loss=lambda o, y: o - y
+        )
 
 
 def test_model_without_parameters(regression):

@@ -37,7 +37,9 @@ def test_profile_matches_autograd(cfg, spirals):
     prof = gw.gradient_profile(model, X, y, loss="cross_entropy")
     loss, wg, hg, hs = _reference_mlp(model, X, y, nn.functional.cross_entropy)
     assert prof.loss == pytest.approx(float(loss))
-    torch.testing.assert_close(torch.tensor(prof.weight_grad_norm), torch.stack([g.norm() for g in wg]).double())
+    torch.testing.assert_close(
+        torch.tensor(prof.weight_grad_norm), torch.stack([g.norm() for g in wg]).double()
+    )
     torch.testing.assert_close(torch.tensor(prof.act_grad_norm), torch.stack([g.norm() for g in hg]).double())
     ws = [lin.weight for lin in model.hidden_linears]
     ratio = torch.stack([g.norm() / w.norm() for g, w in zip(wg, ws, strict=True)]).double()
@@ -90,8 +92,12 @@ def test_foreign_sequential_and_conv(spirals):
     np.testing.assert_allclose(prof.weight_grad_norm, [float(g.norm()) for g in ref], rtol=1e-5)
 
     conv = nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(4 * 8 * 8, 3),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 8 * 8, 3),
     )
     X = torch.randn(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     y = torch.arange(16) % 3

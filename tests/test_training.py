@@ -31,7 +31,9 @@ def test_update_ratio_is_lr_times_grad_over_weight_for_plain_sgd(regression):
 
 
 def test_record_every_thins_the_per_layer_rows(regression):
-    hist = gw.train(gw.build_mlp(2, in_features=1), regression.X, regression.y, steps=10, lr=0.1, record_every=4)
+    hist = gw.train(
+        gw.build_mlp(2, in_features=1), regression.X, regression.y, steps=10, lr=0.1, record_every=4
+    )
     assert hist.steps.tolist() == [0, 4, 8]
     assert hist.layer_grad_norm.shape == (3, 2) and hist.loss.shape == (10,)
 
@@ -73,7 +75,11 @@ def test_divergence_is_recorded_and_training_stops(regression):
 def test_callback_streams_and_can_stop(regression):
     seen = []
     hist = gw.train(
-        gw.build_mlp(2, in_features=1), regression.X, regression.y, steps=100, lr=0.1,
+        gw.build_mlp(2, in_features=1),
+        regression.X,
+        regression.y,
+        steps=100,
+        lr=0.1,
         callback=lambda rec: seen.append(rec.step) or rec.step >= 9,
     )
     assert seen == list(range(10))
@@ -90,8 +96,16 @@ def test_adam_l2_and_adamw_decay_differ(regression):
 
 def test_same_seed_same_history_bit_for_bit(spirals):
     runs = [
-        gw.train(gw.build_mlp(5, seed=1, out_features=2), spirals.X, spirals.y, 15, 0.3, loss="cross_entropy",
-                 optimizer="sgd", momentum=0.9)
+        gw.train(
+            gw.build_mlp(5, seed=1, out_features=2),
+            spirals.X,
+            spirals.y,
+            15,
+            0.3,
+            loss="cross_entropy",
+            optimizer="sgd",
+            momentum=0.9,
+        )
         for _ in range(2)
     ]
     assert np.array_equal(runs[0].loss, runs[1].loss)
