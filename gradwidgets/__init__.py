@@ -3,9 +3,11 @@
 from .activations import ACTIVATIONS, Activation, get_activation
 from .actstats import SATURATION_THRESHOLD
 from .data import DATASETS, Dataset, make_dataset
+from .explorer import Control, Explorer, Result
 from .inits import INITS, Init, get_init
 from .losses import LOSSES
 from .models import MLP, NORMS, ElmanRNN, build_mlp, build_rnn, spectral_radius
+from .notebook import setup_notebook
 from .probes import GradientProfile, gradient_profile
 from .training import OPTIMIZERS, History, StepRecord, train
 
@@ -19,11 +21,14 @@ __all__ = [
     "OPTIMIZERS",
     "SATURATION_THRESHOLD",
     "Activation",
+    "Control",
     "Dataset",
     "ElmanRNN",
+    "Explorer",
     "GradientProfile",
     "History",
     "Init",
+    "Result",
     "StepRecord",
     "build_mlp",
     "build_rnn",
@@ -31,6 +36,7 @@ __all__ = [
     "get_init",
     "gradient_profile",
     "make_dataset",
+    "setup_notebook",
     "spectral_radius",
     "train",
 ]

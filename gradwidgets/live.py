@@ -1,0 +1,196 @@
+"""The live face of an explorer: ipywidgets controls driving the PyTorch core in a kernel."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as ipw
+from bokeh.models import ColumnDataSource
+from jupyter_bokeh import BokehModel
+
+from .explorer import Control, Explorer, Result
+
+STREAM_INTERVAL = 0.1
+"""Seconds between redraws of a streamed run (the first partial result is drawn at once)."""
+
+
+class _LatestRunner:
+    """One worker thread that always computes the most recent request, never a backlog."""
+
+    def __init__(self, work: Callable[[Any, threading.Event], None]):
+        self._work = work
+        self._cond = threading.Condition()
+        self._pending: Any = None
+        self._busy = False
+        self.cancel = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gradwidgets-explorer", daemon=True)
+        self._thread.start()
+
+    def submit(self, request: Any) -> None:
+        with self._cond:
+            self._pending = request
+            self.cancel.set()  # a running computation for an older request stops at its next step
+            self._cond.notify_all()
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Block until nothing is pending or running; False on timeout."""
+        end = time.monotonic() + timeout
+        with self._cond:
+            while self._pending is not None or self._busy:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None:
+                    self._cond.wait()
+                request, self._pending = self._pending, None
+                self.cancel.clear()
+                self._busy = True
+            try:
+                self._work(request, self.cancel)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+
+def _widget(control: Control) -> ipw.ValueWidget:
+    choices = list(zip(control.option_labels, control.options, strict=True))
+    style = {"description_width": "initial"}
+    if control.numeric and len(control.options) > 2:
+        return ipw.SelectionSlider(
+            options=choices,
+            value=control.default,
+            description=control.label,
+            style=style,
+            continuous_update=True,
+            layout=ipw.Layout(width="320px"),
+        )
+    if len(control.options) <= 4:
+        return ipw.ToggleButtons(
+            options=choices, value=control.default, description=control.label, style=style
+        )
+    return ipw.Dropdown(options=choices, value=control.default, description=control.label, style=style)
+
+
+class LivePanel:
+    """Controls, a status line, a progress bar, a Stop button and the figures, updated in place.
+
+    Changing a control asks a worker thread for the new configuration; only the latest one is
+    computed, and a newer request stops a running one. Results are applied on the kernel's
+    event loop by replacing each ``ColumnDataSource.data``.
+    """
+
+    def __init__(self, explorer: Explorer):
+        self.explorer = explorer
+        self.config = explorer.default_config
+        first = explorer.run(self.config)
+        if not first.data:
+            raise ValueError(
+                f"the default configuration of explorer {explorer.name!r} computes no data: {first.status}"
+            )
+        self.sources = {name: ColumnDataSource(dict(cols)) for name, cols in first.data.items()}
+        self.plot = BokehModel(explorer.figures(self.sources), layout=ipw.Layout(width="100%"))
+        self.controls = {c.name: _widget(c) for c in explorer.controls}
+        self.status = ipw.HTML()
+        self.progress = ipw.FloatProgress(value=0.0, min=0.0, max=1.0, layout=ipw.Layout(width="160px"))
+        self.stop_button = ipw.Button(
+            description="Stop", disabled=True, icon="stop", layout=ipw.Layout(width="90px")
+        )
+        self.stop_button.on_click(lambda _: self._stop.set())
+        self._stop = threading.Event()
+        self.computed: list[dict[str, Any]] = []  # every configuration the worker started, in order
+        self._apply(first)
+        self._loop = _running_loop()
+        self._runner = _LatestRunner(self._work)
+        for name, widget in self.controls.items():
+            widget.observe(lambda change, name=name: self._on_change(name, change["new"]), names="value")
+        header = ipw.HTML(f"<b>{html.escape(explorer.title)}</b>")
+        self.widget = ipw.VBox(
+            [
+                header,
+                ipw.HBox(list(self.controls.values()), layout=ipw.Layout(flex_flow="row wrap")),
+                ipw.HBox([self.status, self.progress, self.stop_button]),
+                self.plot,
+            ],
+            layout=ipw.Layout(width="100%"),
+        )
+
+    def _on_change(self, name: str, value: Any) -> None:
+        self.config = {**self.config, name: value}
+        self.status.value = _status_html("computing…", False)
+        self._runner.submit(dict(self.config))
+
+    def _work(self, config: Mapping[str, Any], cancel: threading.Event) -> None:
+        self.computed.append(dict(config))
+        self._stop.clear()
+        last_draw = [0.0]
+
+        def emit(partial: Result) -> bool:
+            if cancel.is_set() or self._stop.is_set():
+                return True
+            now = time.monotonic()
+            if now - last_draw[0] >= STREAM_INTERVAL:
+                last_draw[0] = now
+                self._deliver(partial, running=True)
+            return False
+
+        result = self.explorer.run(config, emit)
+        if cancel.is_set():
+            return  # superseded by a newer configuration: its result would be stale
+        if self._stop.is_set():
+            result = Result(result.data, f"stopped. {result.status}", result.progress, result.problem)
+        self._deliver(result, running=False)
+
+    def _deliver(self, result: Result, running: bool) -> None:
+        if self._loop is None:
+            self._apply(result, running)
+        else:
+            self._loop.call_soon_threadsafe(self._apply, result, running)
+
+    def _apply(self, result: Result, running: bool = False) -> None:
+        for name, cols in result.data.items():
+            if name in self.sources:
+                self.sources[name].data = dict(cols)
+        self.status.value = _status_html(result.status, result.problem)
+        self.progress.layout.visibility = "visible" if result.progress is not None else "hidden"
+        if result.progress is not None:
+            self.progress.value = float(result.progress)
+        self.stop_button.disabled = not running
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Block until the latest configuration has been computed and applied (for tests)."""
+        return self._runner.wait(timeout)
+
+    def set(self, **values: Any) -> None:
+        """Set controls by name, as a learner would."""
+        for name, value in values.items():
+            self.controls[name].value = value
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return self.widget._repr_mimebundle_(include=include, exclude=exclude)
+
+    def __repr__(self) -> str:
+        return f"LivePanel({self.explorer.name!r}, config={self.config!r})"
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _status_html(text: str, problem: bool) -> str:
+    color = "#D55E00" if problem else "#444"
+    return f'<span style="color:{color}">{html.escape(text)}</span>'

@@ -1,0 +1,79 @@
+"""Headless Chromium through Playwright, with every request off this machine blocked."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = os.environ.get("GRADWIDGETS_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-gpu",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", ""}
+
+
+def require_chromium() -> None:
+    """Skip (with the reason) when Debian's Chromium is not installed; .ci/run installs it."""
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install chromium (CI installs it)")
+
+
+class Page:
+    """A page that records console errors and blocked off-machine requests."""
+
+    def __init__(self, page):
+        self.page = page
+        self.blocked: list[str] = []
+        self.console_errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
+        page.route("**/*", self._route)
+
+    def _route(self, route):
+        url = route.request.url
+        parsed = urlparse(url)
+        if parsed.scheme in ("file", "data", "blob") or parsed.hostname in LOCAL_HOSTS:
+            return route.continue_()
+        self.blocked.append(url)
+        return route.abort()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1100, height: int = 900):
+    """Yield a :class:`Page`; the browser always closes, also when the test fails."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield Page(browser.new_page(viewport={"width": width, "height": height}))
+        finally:
+            browser.close()
+
+
+SOURCE_COLUMN_JS = """([name, column]) => {
+  for (const doc of Bokeh.documents) {
+    const s = doc.get_model_by_name(name);
+    if (s) { const d = s.data; return Array.from(d instanceof Map ? d.get(column) : d[column]); }
+  }
+  return null;
+}"""
+"""Read one column of a named ColumnDataSource through BokehJS in the page."""
+
+MODEL_ATTR_JS = """([name, attr]) => {
+  for (const doc of Bokeh.documents) {
+    const m = doc.get_model_by_name(name);
+    if (m) { return m[attr]; }
+  }
+  return null;
+}"""
+"""Read one property of a named Bokeh model in the page."""

@@ -1,0 +1,147 @@
+"""The Explorer declaration and its live face, in-process (no browser)."""
+
+import time
+
+import numpy as np
+import pytest
+from bokeh.plotting import figure
+
+import gradwidgets as gw
+from gradwidgets.explorer import Control, Explorer, Result
+
+DATA = gw.make_dataset("spirals", 64)
+
+
+def _compute(cfg, emit):
+    if cfg["activation"] == "boom":
+        raise RuntimeError("kaboom")
+    prof = gw.gradient_profile(
+        gw.build_mlp(cfg["depth"], activation=cfg["activation"]), DATA.X, DATA.y.float()
+    )
+    cols = {"layer": np.arange(1.0, len(prof) + 1), "value": prof.weight_grad_norm}
+    return Result({"g": cols}, status=f"first/last {prof.first_last_ratio:.1e}")
+
+
+def _figures(sources):
+    fig = figure(y_axis_type="log")
+    fig.line("layer", "value", source=sources["g"])
+    return fig
+
+
+def make(**kw):
+    controls = (
+        Control("depth", "Depth", (2, 4, 8, 16), 4),
+        Control("activation", "Activation", ("tanh", "sigmoid", "relu", "boom")),
+    )
+    return Explorer("test", "Test", controls, _compute, _figures, **kw)
+
+
+def test_grid_and_keys():
+    ex = make()
+    assert ex.grid_size == 16 and len(list(ex.grid())) == 16
+    assert ex.key({"depth": 8, "activation": "relu"}) == "2-2"
+    assert ex.default_config == {"depth": 4, "activation": "tanh"}
+
+
+def test_bad_declarations_and_configs():
+    with pytest.raises(ValueError, match=r"default=3 of control 'depth' is not one of \(2, 4\)"):
+        Control("depth", "Depth", (2, 4), 3)
+    with pytest.raises(ValueError, match=r"'width' is not a control of 'test'; controls: depth, activation"):
+        make().config(width=3)
+    with pytest.raises(ValueError, match=r"depth=3 is not allowed; allowed: 2, 4, 8, 16"):
+        make().config(depth=3)
+
+
+def test_exceptions_and_invalid_combinations_become_status_lines():
+    ex = make(
+        invalid=lambda c: (
+            "too deep for sigmoid here" if c["depth"] == 16 and c["activation"] == "sigmoid" else None
+        )
+    )
+    bad = ex.run({"depth": 2, "activation": "boom"})
+    assert bad.problem and "RuntimeError: kaboom" in bad.status and not bad.data
+    invalid = ex.run({"depth": 16, "activation": "sigmoid"})
+    assert invalid.problem and invalid.status == "too deep for sigmoid here"
+
+
+def test_live_panel_controls_update_the_source_to_what_the_core_computes():
+    panel = make().live()
+    labels = [w.description for w in panel.controls.values()]
+    assert labels == ["Depth", "Activation"]
+    panel.set(depth=16, activation="sigmoid")
+    assert panel.wait(30)
+    expected = _compute({"depth": 16, "activation": "sigmoid"}, None).data["g"]["value"]
+    np.testing.assert_array_equal(panel.sources["g"].data["value"], expected)
+    assert "first/last" in panel.status.value
+
+
+def test_fifty_rapid_changes_compute_only_the_latest():
+    panel = make().live()
+    depths, acts = (2, 4, 8, 16), ("tanh", "sigmoid", "relu")
+    for i in range(50):
+        panel.set(depth=depths[i % 4], activation=acts[i % 3])
+    panel.set(depth=8, activation="relu")
+    assert panel.wait(30)
+    assert panel.computed[-1] == {"depth": 8, "activation": "relu"}
+    assert len(panel.computed) < 10  # far fewer than the 101 value changes
+    expected = _compute({"depth": 8, "activation": "relu"}, None).data["g"]["value"]
+    np.testing.assert_array_equal(panel.sources["g"].data["value"], expected)
+
+
+def test_a_failing_setting_shows_a_status_and_keeps_the_last_plot():
+    panel = make().live()
+    before = panel.sources["g"].data["value"].copy()
+    panel.set(activation="boom")
+    assert panel.wait(30)
+    assert "kaboom" in panel.status.value and "#D55E00" in panel.status.value
+    np.testing.assert_array_equal(panel.sources["g"].data["value"], before)
+
+
+def _streamed(cfg, emit):
+    rows = []
+    for step in range(cfg["steps"]):
+        time.sleep(0.002)
+        rows.append(float(step))
+        partial = Result(
+            {"s": {"x": np.array(rows), "y": np.array(rows)}}, f"step {step}", (step + 1) / cfg["steps"]
+        )
+        if emit(partial):
+            return Result(partial.data, f"stopped after step {step}", partial.progress)
+    return Result({"s": {"x": np.array(rows), "y": np.array(rows)}}, "done", 1.0)
+
+
+def _stream_fig(sources):
+    fig = figure()
+    fig.line("x", "y", source=sources["s"])
+    return fig
+
+
+def test_streamed_runs_update_as_they_go_and_stop():
+    ex = Explorer("stream", "Stream", (Control("steps", "Steps", (5, 2000), 5),), _streamed, _stream_fig)
+    panel = ex.live()
+    seen = []
+    panel.sources["s"].on_change("data", lambda attr, old, new: seen.append(len(new["x"])))
+    t0 = time.monotonic()
+    panel.set(steps=2000)
+    while not seen and time.monotonic() - t0 < 5:
+        time.sleep(0.005)
+    first_update = time.monotonic() - t0
+    assert seen and seen[0] < 2000  # a partial result arrived before the end
+    assert first_update < 1.0
+    assert not panel.stop_button.disabled
+    panel.stop_button.click()
+    assert panel.wait(30)
+    assert panel.status.value.count("stopped") >= 1
+    assert len(panel.sources["s"].data["x"]) < 2000
+    assert panel.stop_button.disabled
+
+
+def test_mimebundle_has_the_widget_and_html_only_when_baking(monkeypatch):
+    ex = make()
+    monkeypatch.delenv("GRADWIDGETS_BAKE", raising=False)
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "text/html" not in bundle
+    monkeypatch.setenv("GRADWIDGETS_BAKE", "1")
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "Bokeh" in bundle["text/html"] and "cdn.bokeh.org" not in bundle["text/html"]

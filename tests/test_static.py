@@ -1,0 +1,54 @@
+"""The static face: precomputed results switched by Bokeh widgets in the browser, no kernel."""
+
+import numpy as np
+import pytest
+from _browser import MODEL_ATTR_JS, SOURCE_COLUMN_JS, browser_page
+from bokeh.embed import json_item
+from bokeh.models import ColumnDataSource, CustomJS
+from test_explorer import _compute, make
+
+from gradwidgets.static import compact, save_html
+
+
+def test_compact_stores_float32_and_text():
+    out = compact({"a": np.arange(3.0), "b": np.array(["x", "y", "z"]), "c": np.arange(3)})
+    assert out["a"].dtype == np.float32 and out["c"].dtype == np.int32 and out["b"] == ["x", "y", "z"]
+
+
+def test_bake_precomputes_every_grid_point():
+    layout = make().static()
+    callbacks = [m for m in layout.references() if isinstance(m, CustomJS)]
+    assert len(callbacks) == 1
+    store = callbacks[0].args["store"]
+    assert len(store) == 12  # 16 grid points minus the 4 'boom' ones, which carry only a status
+    assert set(callbacks[0].args["statuses"]) == {f"{d}-{a}" for d in range(4) for a in range(4)}
+    baked = store["3-1"]["g"].data["value"]
+    expected = _compute({"depth": 16, "activation": "sigmoid"}, None).data["g"]["value"]
+    np.testing.assert_array_equal(baked, expected.astype(np.float32))
+    assert all(isinstance(s, ColumnDataSource) for r in store.values() for s in r.values())
+
+
+def test_baked_size_is_small():
+    assert len(str(json_item(make().static()))) < 1_000_000
+
+
+@pytest.mark.browser
+def test_static_face_switches_data_in_chromium_offline(tmp_path):
+    path = save_html(make().static(), str(tmp_path / "explorer.html"))
+    with browser_page() as bp:
+        page = bp.page
+        page.goto(f"file://{path}")
+        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
+        before = page.evaluate(SOURCE_COLUMN_JS, ["test:g", "value"])
+        expected = _compute({"depth": 4, "activation": "tanh"}, None).data["g"]["value"]
+        np.testing.assert_allclose(before, expected.astype(np.float32), rtol=1e-6)
+        page.get_by_role("button", name="16").click()
+        page.get_by_role("button", name="sigmoid").click()
+        page.wait_for_function(f"() => ({SOURCE_COLUMN_JS})(['test:g', 'value']).length === 16")
+        after = page.evaluate(SOURCE_COLUMN_JS, ["test:g", "value"])
+        expected = _compute({"depth": 16, "activation": "sigmoid"}, None).data["g"]["value"]
+        np.testing.assert_allclose(after, expected.astype(np.float32), rtol=1e-6)
+        assert "first/last" in page.evaluate(MODEL_ATTR_JS, ["test:status", "text"])
+        page.get_by_role("button", name="boom").click()
+        page.wait_for_function(f"() => ({MODEL_ATTR_JS})(['test:status', 'text']).includes('kaboom')")
+        assert bp.blocked == [] and bp.console_errors == []
