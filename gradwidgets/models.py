@@ -48,6 +48,17 @@ class MLP(nn.Module):
             x = block(x)
         return self.head(x)
 
+    @torch.no_grad()
+    def preactivations(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The input z of each hidden layer's activation (after its norm), input to output."""
+        zs = []
+        for block in self.blocks:
+            z = block.norm(block.linear(x))
+            zs.append(z)
+            h = block.act(z)
+            x = x + h if block.residual else h
+        return zs
+
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
 

@@ -68,3 +68,17 @@ def test_rnn_matches_torch_rnn_with_the_same_weights():
 def test_repr_shows_the_config():
     assert "activation='relu'" in repr(gw.build_mlp(2, activation="relu"))
     assert "spectral_radius=1.5" in repr(gw.build_rnn(spectral_radius=1.5))
+
+
+def test_preactivations_are_what_the_activation_sees():
+    m = gw.build_mlp(4, width=8, norm="layer", residual=True, activation="sigmoid")
+    x = torch.randn(5, 2)
+    seen = []
+    hooks = [b.act.register_forward_hook(lambda mod, inp, out: seen.append(inp[0])) for b in m.blocks]
+    m(x)
+    for h in hooks:
+        h.remove()
+    zs = m.preactivations(x)
+    assert len(zs) == 4
+    for z, ref in zip(zs, seen, strict=True):
+        torch.testing.assert_close(z, ref)
