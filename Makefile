@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint unit book bench clean
+.PHONY: install test lint unit book lab bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,35 @@ unit: $(STAMP)
 
 test: lint unit
 
+# The book: executed with the jupyter-cache locally, forced when CI is set (CI=true);
+# -W fails the build on any warning. Output: _build/html. Sphinx does not repeat an unchanged
+# page's warnings, so a failed build deletes its environment: the next build re-reads every
+# page (executed cells still come from the cache) and fails again until the cause is fixed.
+# GRADWIDGETS_BAKE=1 makes each explorer also bake its static face (text/html) as it executes.
+BOOK_BUILD := GRADWIDGETS_BAKE=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+BOOK_ENV := _build/.doctrees/environment.pickle
+CI_BOOK_CONFIG := _build/_config.ci.yml
+
 book: $(STAMP)
-	$(BIN)/python -c "import gradwidgets; print('gradwidgets', gradwidgets.__version__, 'installed; the book is not written yet')"
+	$(BIN)/python tools/copy_bokehjs.py
+ifneq ($(filter true 1 yes,$(CI)),)
+	$(BIN)/python tools/force_execution_config.py $(CI_BOOK_CONFIG)
+	$(BOOK_BUILD) --config $(CI_BOOK_CONFIG) || { rm -f $(BOOK_ENV); exit 1; }
+else
+	$(BOOK_BUILD) || { rm -f $(BOOK_ENV); exit 1; }
+endif
+
+# JupyterLab on the chapters for a local learner. The settings override (in .venv, not in your
+# home) makes a double click open a .md chapter as a notebook, through jupytext.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+lab: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,book,lab]"
+	$(BIN)/jupytext-config --settings-file $(LAB_OVERRIDES) set-default-viewer markdown myst
+	$(BIN)/jupyter lab $(LAB_ARGS) book/
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
 
 clean:
-	rm -rf $(VENV) book/_build .pytest_cache .ruff_cache
+	rm -rf $(VENV) _build .pytest_cache .ruff_cache

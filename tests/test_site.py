@@ -1,0 +1,225 @@
+"""The book builds with ``make book`` and every page works offline in headless Chromium.
+
+The site is served from 127.0.0.1 and every request to another host is blocked and counted,
+so a page that needs the internet fails here. Screenshots go to ``artifacts/site/``.
+"""
+
+import ast
+import functools
+import http.server
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from importlib.metadata import version
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "artifacts" / "site"
+CHROMIUM = Path("/usr/bin/chromium")
+BOKEH_VERSION = version("bokeh")  # the BokehJS every page loads must match the Python bokeh
+MAX_PAGE_BYTES = 2_000_000  # a page's own HTML; BokehJS and MathJax are shared static files
+LOOPBACK = {"127.0.0.1", "localhost"}
+
+# Console errors that are not the book's fault, each with the reason it is harmless. Empty:
+# thebe's duplicated `const THEBE_JS_URL` is removed by book/_ext/offline_assets.py.
+HARMLESS_CONSOLE: list[str] = []
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-gpu",
+]
+
+
+def _toc_pages() -> list[str]:
+    """The HTML pages the build should produce, from _toc.yml (no build needed to list them)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return ["index.html", "genindex.html", "search.html", *[f"{f}.html" for f in files]]
+
+
+PAGES = _toc_pages()
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """Build the book exactly as `make book` does (with forced execution when CI is set)."""
+    if shutil.which("make") is None:
+        pytest.fail("make is not installed; the book is built with `make book`")
+    run = subprocess.run(["make", "--no-print-directory", "book"], cwd=ROOT, capture_output=True, text=True)
+    if run.returncode != 0:
+        tail = (run.stdout + run.stderr)[-12000:]  # a failing cell's traceback is in there
+        pytest.fail(f"`make book` failed:\n{tail}")
+    return HTML
+
+
+@pytest.fixture(scope="session")
+def server(built_book):
+    """The built site on 127.0.0.1, at a free port."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=built_book))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent (Debian's chromium package); CI installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One page opened offline: what it tried to fetch elsewhere, what it logged, its state."""
+
+    def __init__(self, browser, url: str, shot: Path):
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.route("**/*", self._route)
+        page = context.new_page()
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+        try:
+            page.goto(url, wait_until="load")
+            if url.endswith("/index.html"):  # a redirect to the root page
+                page.wait_for_url(re.compile(r".*/book/.*\.html$"), wait_until="load")
+            page.evaluate("() => document.fonts.ready.then(() => true)")
+            # MathJax typesets after load; its startup promise resolves when the page is done
+            page.evaluate("() => window.MathJax?.startup?.promise")
+            self.state = page.evaluate(
+                """() => ({
+                    url: location.pathname,
+                    bokeh: window.Bokeh?.version ?? null,
+                    math: document.querySelectorAll('.math').length,
+                    typeset: document.querySelectorAll('mjx-container').length,
+                    mathErrors: document.querySelectorAll('mjx-merror').length,
+                })"""
+            )
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=shot, full_page=True)
+        finally:
+            context.close()
+
+    def _route(self, route):
+        host = urlsplit(route.request.url).hostname
+        if host in LOOPBACK:
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+
+@pytest.fixture(scope="session")
+def visits(browser, server):
+    """Every page, opened once."""
+    return {
+        name: Visit(browser, f"{server}/{name}", SHOTS / name.replace("/", "_").replace(".html", ".png"))
+        for name in PAGES
+    }
+
+
+@pytest.mark.slow
+def test_the_build_makes_exactly_the_toc_pages(built_book):
+    built = sorted(
+        p.relative_to(built_book).as_posix() for p in built_book.rglob("*.html") if "_static" not in p.parts
+    )
+    assert built == sorted(PAGES)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("name", PAGES)
+def test_page_works_offline(visits, name):
+    visit = visits[name]
+    assert visit.blocked == [], f"{name} requested other hosts"
+    errors = [e for e in visit.errors if not any(h in e for h in HARMLESS_CONSOLE)]
+    assert errors == [], f"{name} logged console errors"
+    assert visit.state["bokeh"] == BOKEH_VERSION, "BokehJS is not loaded from the site's static files"
+    assert visit.state["mathErrors"] == 0
+    assert visit.state["typeset"] >= visit.state["math"], "some math was not typeset"
+    size = (HTML / name).stat().st_size
+    assert size < MAX_PAGE_BYTES, f"{name} is {size / 1e6:.1f} MB"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_math_is_typeset_offline_on_how_to_use(visits):
+    state = visits["book/how-to-use.html"].state
+    assert state["math"] > 5 and state["typeset"] >= state["math"]
+
+
+# --- no browser: what the chapters import, Binder provides --------------------------------
+
+CONDA_NAME = {"torch": "pytorch-cpu", "yaml": "pyyaml", "sklearn": "scikit-learn"}
+BY_POSTBUILD = {"gradwidgets"}  # installed from this repository by postBuild
+CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.M | re.S)
+
+
+def _cell_code(cell: str) -> str:
+    """A code cell's Python: without its option lines and IPython magics."""
+    lines = cell.splitlines()
+    if lines and lines[0].strip() == "---":  # a YAML option block
+        end = lines.index("---", 1)
+        lines = lines[end + 1 :]
+    return "\n".join(line for line in lines if not line.lstrip().startswith((":", "%", "!")))
+
+
+def _imported_modules() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for md in sorted((ROOT / "book").rglob("*.md")):
+        if "_build" in md.parts:
+            continue
+        for cell in CELL.findall(md.read_text(encoding="utf8")):
+            for node in ast.walk(ast.parse(_cell_code(cell), filename=str(md))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    found.setdefault(name.split(".")[0], set()).add(md.relative_to(ROOT).as_posix())
+    return found
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("_", "-")
+
+
+def test_every_module_a_chapter_imports_is_in_the_binder_environment():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {_normal(re.split(r"[=<>!\s]", dep)[0]) for dep in env["dependencies"] if isinstance(dep, str)}
+    assert "pip install" in (ROOT / "postBuild").read_text(), "postBuild should install gradwidgets"
+    imported = _imported_modules()
+    assert "gradwidgets" in imported, "no chapter imports gradwidgets: is the cell parser broken?"
+    missing = {
+        module: sorted(pages)
+        for module, pages in imported.items()
+        if module not in sys.stdlib_module_names
+        and module not in BY_POSTBUILD
+        and _normal(CONDA_NAME.get(module, module)) not in conda
+    }
+    assert missing == {}, "environment.yml does not provide these (module: chapters importing it)"
