@@ -16,23 +16,26 @@ Columns = dict[str, np.ndarray]
 
 @dataclass(frozen=True)
 class Control:
-    """One control: a label and a finite list of choices (the grid the static face bakes)."""
+    """One control: a label and a finite list of choices (the grid the static face bakes).
+
+    Without a ``default``, the first option is the default.
+    """
 
     name: str
     label: str
     options: tuple
-    default: Any = None
+    default: Any = ...
     option_labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.options:
             raise ValueError(f"options of control {self.name!r} must not be empty")
-        if self.default is None or self.default not in self.options:
-            if self.default is not None:
-                raise ValueError(
-                    f"default={self.default!r} of control {self.name!r} is not one of {self.options!r}"
-                )
+        if self.default is ...:  # no default given: the first option
             object.__setattr__(self, "default", self.options[0])
+        if self.default not in self.options:
+            raise ValueError(
+                f"default={self.default!r} of control {self.name!r} is not one of {self.options!r}"
+            )
         if self.option_labels is None:
             object.__setattr__(self, "option_labels", tuple(_label(o) for o in self.options))
         if len(self.option_labels) != len(self.options):

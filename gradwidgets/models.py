@@ -14,6 +14,16 @@ from .inits import get_init, resolve_gain
 NORMS = (None, "batch", "layer")
 
 
+class Linear(nn.Linear):
+    """``nn.Linear`` without its own random init: :func:`build_mlp` sets every weight itself.
+
+    Skipping the default init keeps the global RNG untouched and building fast.
+    """
+
+    def reset_parameters(self) -> None:
+        """Leave the parameters as allocated; the caller initialises them."""
+
+
 class Block(nn.Module):
     """One hidden layer: linear, optional normalisation, activation, optional identity skip."""
 
@@ -120,8 +130,7 @@ def build_mlp(
     gen = torch.Generator().manual_seed(int(seed))
 
     def linear(n_in: int, n_out: int) -> nn.Linear:
-        with torch.random.fork_rng(devices=[]):  # nn.Linear's own init must not move the global RNG
-            layer = nn.Linear(n_in, n_out)
+        layer = Linear(n_in, n_out)
         scheme.apply(layer.weight, gain, init_scale, gen)
         with torch.no_grad():
             if scheme.name == "pytorch_default":

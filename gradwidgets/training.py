@@ -55,6 +55,17 @@ class History:
     diverged_at: int | None
     stopped_at: int | None = None
 
+    @classmethod
+    def from_records(
+        cls,
+        layer_names: tuple[str, ...],
+        records: list[StepRecord],
+        diverged_at: int | None = None,
+        stopped_at: int | None = None,
+    ) -> History:
+        """A history built from the records a ``train`` callback received (``record_every=1``)."""
+        return _history(layer_names, [r.loss for r in records], records, diverged_at, stopped_at)
+
     @property
     def final_loss(self) -> float:
         """The last finite loss, or nan if none was finite."""
