@@ -1,0 +1,28 @@
+"""The course's explorers: each call returns an :class:`~gradwidgets.Explorer` to display."""
+
+from .descent import learning_rate
+from .flow import compare, gradient_flow, init_variance
+from .saturation import saturation
+from .trainers import clipping, norm_training
+
+CATALOG = {
+    "gradient_flow": gradient_flow,
+    "init_variance": init_variance,
+    "compare": compare,
+    "saturation": saturation,
+    "norm_training": norm_training,
+    "clipping": clipping,
+    "learning_rate": learning_rate,
+}
+"""Every explorer factory by name, with its default arguments."""
+
+__all__ = [
+    "CATALOG",
+    "clipping",
+    "compare",
+    "gradient_flow",
+    "init_variance",
+    "learning_rate",
+    "norm_training",
+    "saturation",
+]

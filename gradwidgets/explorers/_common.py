@@ -1,0 +1,79 @@
+"""Pieces shared by the explorers: cached datasets, profile columns and status lines."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from torch import nn
+
+from ..data import Dataset, make_dataset
+from ..explorer import Control
+from ..plots import EXPLODING_ABOVE, VANISHING_BELOW, activation_distribution_columns, gradient_norms_columns
+from ..probes import GradientProfile, gradient_profile
+
+ACTIVATION_CHOICES = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "selu")
+INIT_LABELS = {
+    "zeros": "zeros",
+    "constant": "constant",
+    "normal": "N(0, 1)",
+    "uniform": "U(-1, 1)",
+    "lecun_normal": "LeCun",
+    "xavier_uniform": "Xavier (uniform)",
+    "xavier_normal": "Xavier",
+    "kaiming_uniform": "He (uniform)",
+    "kaiming_normal": "He",
+    "orthogonal": "orthogonal",
+    "pytorch_default": "PyTorch default",
+}
+NORM_LABELS = {None: "none", "batch": "batch norm", "layer": "layer norm"}
+
+
+@functools.cache
+def dataset(name: str = "spirals", n: int = 256, seed: int = 0, seq_len: int = 50) -> Dataset:
+    """A dataset made once per process (explorers recompute models, not data)."""
+    return make_dataset(name, n, seed, seq_len=seq_len)
+
+
+def targets(data: Dataset):
+    """Targets for an MSE loss on a one-output model: class labels as floats."""
+    return data.y.float() if data.loss == "cross_entropy" else data.y
+
+
+def profile_of(model: nn.Module, data: Dataset) -> GradientProfile:
+    """The gradient profile of ``model`` on ``data`` with an MSE loss."""
+    return gradient_profile(model, data.X, targets(data))
+
+
+def profile_data(profile: GradientProfile) -> dict[str, dict[str, np.ndarray]]:
+    """The gradient-norm and activation sources of a profile."""
+    return {"grads": gradient_norms_columns(profile), "acts": activation_distribution_columns(profile)}
+
+
+def describe(profile: GradientProfile) -> tuple[str, bool]:
+    """One status line about a profile's gradients, and whether it shows a problem."""
+    if not profile.finite:
+        return "The loss or a gradient is not finite: this network cannot train as it is.", True
+    g = profile.weight_grad_norm
+    if np.any(g == 0):
+        zero = int(np.sum(g == 0))
+        return (
+            f"{zero} of {len(g)} layers get a gradient of exactly 0: their weights will never change.",
+            True,
+        )
+    ratio = profile.first_last_ratio
+    text = f"First layer's ‖dL/dW‖ is {ratio:.1e} × the last layer's."
+    if g.min() < VANISHING_BELOW:
+        return f"{text} Some layers are below {VANISHING_BELOW:g}: vanishing.", True
+    if g.max() > EXPLODING_ABOVE:
+        return f"{text} Some layers are above {EXPLODING_ABOVE:g}: exploding.", True
+    if ratio < 1e-3 or ratio > 1e3:
+        return f"{text} Early layers learn at a very different speed from late ones.", True
+    return f"{text} Gradients reach every layer at a similar scale.", False
+
+
+def control(name: str, label: str, options, defaults: dict, preferred=..., labels=None) -> Control:
+    """A control whose default is ``defaults[name]``, else ``preferred`` when offered, else the first."""
+    options = tuple(options)
+    default = defaults.get(name, preferred if preferred in options else options[0])
+    return Control(name, label, options, default, None if labels is None else tuple(labels))

@@ -1,0 +1,178 @@
+"""Explorers of one forward/backward pass: gradient flow through depth, and an A/B compare."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bokeh.layouts import column
+
+from ..explorer import Explorer, Result
+from ..models import build_mlp
+from ..plots import (
+    activation_distribution_figure,
+    compare_figure,
+    gradient_norms_columns,
+    gradient_norms_figure,
+)
+from ._common import INIT_LABELS, NORM_LABELS, control, dataset, describe, profile_data, profile_of
+
+
+def _profile_figures(sources):
+    return column(
+        gradient_norms_figure(sources["grads"]),
+        activation_distribution_figure(sources["acts"]),
+        sizing_mode="stretch_width",
+    )
+
+
+def _mlp_profile(cfg, width: int, data_name: str) -> Result:
+    data = dataset(data_name)
+    model = build_mlp(
+        cfg.get("depth", 10),
+        width=cfg.get("width", width),
+        in_features=data.X.shape[1],
+        activation=cfg.get("activation", "tanh"),
+        init=cfg.get("init", "xavier_normal"),
+        init_gain=cfg.get("gain"),
+        norm=cfg.get("norm"),
+        residual=cfg.get("residual", False),
+    )
+    profile = profile_of(model, data)
+    status, problem = describe(profile)
+    return Result(profile_data(profile), status, problem=problem)
+
+
+def gradient_flow(
+    depths: Sequence[int] = (2, 5, 10, 20, 30),
+    activations: Sequence[str] = ("sigmoid", "tanh", "relu", "gelu"),
+    inits: Sequence[str] = ("xavier_normal", "kaiming_normal", "normal", "pytorch_default"),
+    norms: Sequence[str | None] = (None, "batch", "layer"),
+    residual: Sequence[bool] = (False, True),
+    width: int = 64,
+    dataset_name: str = "spirals",
+    **defaults,
+) -> Explorer:
+    """Gradient norm and activations per layer as depth, activation, init, norm and skips change.
+
+    Parameters
+    ----------
+    depths, activations, inits, norms, residual : sequence
+        The choices offered (the static page bakes every combination).
+    width : int
+        Units per hidden layer.
+    dataset_name : str
+        The batch the gradients are measured on.
+    **defaults
+        Starting values by control name (``depth``, ``activation``, ``init``, ``norm``, ``residual``).
+
+    Returns
+    -------
+    Explorer
+    """
+    controls = [
+        control("depth", "Depth", depths, defaults, depths[len(depths) // 2]),
+        control("activation", "Activation", activations, defaults),
+        control("init", "Init", inits, defaults, labels=[INIT_LABELS[i] for i in inits]),
+        control("norm", "Normalization", norms, defaults, labels=[NORM_LABELS[n] for n in norms]),
+        control("residual", "Skip connections", residual, defaults),
+    ]
+    fixed = {c.name: c.default for c in controls if len(c.options) == 1}
+    return Explorer(
+        "gradient-flow",
+        "Gradient flow through a deep network",
+        tuple(c for c in controls if len(c.options) > 1),
+        lambda cfg, emit: _mlp_profile({**fixed, **cfg}, width, dataset_name),
+        _profile_figures,
+        description="One forward and backward pass of a fresh network on one batch; no training step.",
+    )
+
+
+def init_variance(
+    inits: Sequence[str] = (
+        "normal",
+        "xavier_normal",
+        "kaiming_normal",
+        "lecun_normal",
+        "orthogonal",
+        "pytorch_default",
+    ),
+    activations: Sequence[str] = ("tanh", "relu", "selu"),
+    widths: Sequence[int] = (16, 64, 256),
+    depth: int = 30,
+    **defaults,
+) -> Explorer:
+    """How an initialisation carries activation scale and gradient through ``depth`` layers.
+
+    Parameters
+    ----------
+    inits, activations, widths : sequence
+        The choices offered.
+    depth : int
+        Number of hidden layers.
+    **defaults
+        Starting values by control name (``init``, ``activation``, ``width``).
+
+    Returns
+    -------
+    Explorer
+    """
+    controls = (
+        control("init", "Init", inits, defaults, labels=[INIT_LABELS[i] for i in inits]),
+        control("activation", "Activation", activations, defaults),
+        control("width", "Width", widths, defaults, widths[len(widths) // 2]),
+    )
+    return Explorer(
+        "init-variance",
+        f"Initialization and signal scale through {depth} layers",
+        controls,
+        lambda cfg, emit: _mlp_profile({**cfg, "depth": depth}, 64, "spirals"),
+        _profile_figures,
+        description="The band shows activation mean ± std per layer; a good init keeps it level.",
+    )
+
+
+def compare(
+    activations: Sequence[str] = ("sigmoid", "tanh", "relu"),
+    inits: Sequence[str] = ("xavier_normal", "kaiming_normal", "normal"),
+    depth: int = 20,
+    a: tuple[str, str] = ("sigmoid", "xavier_normal"),
+    b: tuple[str, str] = ("relu", "kaiming_normal"),
+) -> Explorer:
+    """Two configurations' gradient norms per layer on the same axes.
+
+    Parameters
+    ----------
+    activations, inits : sequence
+        The choices offered for each of A and B.
+    depth : int
+        Number of hidden layers of both.
+    a, b : tuple of str
+        Starting (activation, init) of A and of B.
+
+    Returns
+    -------
+    Explorer
+    """
+    controls, init_labels = [], [INIT_LABELS[i] for i in inits]
+    for side, (act, init) in (("a", a), ("b", b)):
+        controls += [
+            control(f"{side}_activation", f"{side.upper()}: activation", activations, {}, act),
+            control(f"{side}_init", f"{side.upper()}: init", inits, {}, init, init_labels),
+        ]
+
+    def compute(cfg, emit):
+        data, out, lines = dataset("spirals"), {}, []
+        for side in ("a", "b"):
+            model = build_mlp(depth, activation=cfg[f"{side}_activation"], init=cfg[f"{side}_init"])
+            profile = profile_of(model, data)
+            out[side] = gradient_norms_columns(profile)
+            lines.append(f"{side.upper()}: first/last {profile.first_last_ratio:.1e}")
+        return Result(out, "; ".join(lines))
+
+    return Explorer(
+        "compare",
+        f"Compare two {depth}-layer networks",
+        tuple(controls),
+        compute,
+        lambda sources: compare_figure(sources["a"], sources["b"], labels=("A", "B")),
+    )

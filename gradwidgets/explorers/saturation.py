@@ -1,0 +1,82 @@
+"""Explorer of saturation: an activation, its slope, and where a layer's pre-activations fall."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bokeh.layouts import column
+
+from ..activations import get_activation
+from ..explorer import Explorer, Result
+from ..models import build_mlp
+from ..plots import (
+    activation_curve_columns,
+    activation_distribution_columns,
+    activation_distribution_figure,
+    activation_figure,
+    preactivation_hist_columns,
+)
+from ._common import ACTIVATION_CHOICES, control, dataset, profile_of
+
+
+def saturation(
+    activations: Sequence[str] = ACTIVATION_CHOICES,
+    gains: Sequence[float] = (0.5, 1.0, 2.0, 4.0),
+    layers: Sequence[int] = (1, 5, 10),
+    depth: int = 10,
+    **defaults,
+) -> Explorer:
+    """An activation with its derivative, and a histogram of one layer's pre-activations on top.
+
+    The network is ``depth`` layers deep, Xavier-initialised with the chosen gain; a larger
+    gain spreads the pre-activations wider, into the flat, saturated parts of the curve.
+
+    Parameters
+    ----------
+    activations, gains, layers : sequence
+        The choices offered (``layers`` are 1-based hidden-layer numbers, at most ``depth``).
+    depth : int
+        Number of hidden layers.
+    **defaults
+        Starting values by control name (``activation``, ``gain``, ``layer``).
+
+    Returns
+    -------
+    Explorer
+    """
+    if max(layers) > depth:
+        raise ValueError(f"layers={tuple(layers)!r} must all be <= depth={depth}")
+    controls = (
+        control("activation", "Activation", activations, defaults, "sigmoid"),
+        control("gain", "Weight gain", gains, defaults, 1.0),
+        control("layer", "Show layer", layers, defaults, layers[len(layers) // 2]),
+    )
+
+    def compute(cfg, emit):
+        data = dataset("spirals")
+        model = build_mlp(depth, activation=cfg["activation"], init="xavier_normal", init_gain=cfg["gain"])
+        z = model.preactivations(data.X)[cfg["layer"] - 1]
+        profile = profile_of(model, data)
+        layer = cfg["layer"] - 1
+        sat = profile.saturation[layer]
+        act = get_activation(cfg["activation"])
+        status = (
+            f"Layer {cfg['layer']}: {100 * sat:.0f}% of unit-samples have f'(z) below 5% of its "
+            f"maximum ({act.max_derivative:.3g}); the first layer's gradient is "
+            f"{profile.first_last_ratio:.1e} × the last's."
+        )
+        data_out = {
+            "curve": activation_curve_columns(act),
+            "hist": preactivation_hist_columns(z.numpy().ravel()),
+            "acts": activation_distribution_columns(profile),
+        }
+        return Result(data_out, status, problem=bool(sat > 0.5))
+
+    def figures(sources):
+        return column(
+            activation_figure(sources["curve"], sources["hist"]),
+            activation_distribution_figure(sources["acts"]),
+            sizing_mode="stretch_width",
+        )
+
+    return Explorer("saturation", "Saturation: where do pre-activations land?", controls, compute, figures)

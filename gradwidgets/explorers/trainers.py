@@ -1,0 +1,192 @@
+"""Explorers that train: normalization and skips, clipping through time, the learning rate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bokeh.layouts import column
+
+from ..explorer import Emit, Explorer, Result
+from ..models import build_mlp, build_rnn
+from ..plots import (
+    divergence_columns,
+    gradient_heatmap_columns,
+    gradient_heatmap_figure,
+    loss_columns,
+    norm_columns,
+    rnn_time_norms_columns,
+    rnn_time_norms_figure,
+    training_figure,
+)
+from ..probes import gradient_profile
+from ..training import History, StepRecord, tracked_layers, train
+from ._common import NORM_LABELS, control, dataset, targets
+
+EMIT_EVERY = 5
+"""A streamed run hands the live plot a partial result every this many steps."""
+
+
+def _training_data(history: History) -> dict[str, dict]:
+    return {
+        "loss": loss_columns(history),
+        "norms": norm_columns(history),
+        "diverged": divergence_columns(history),
+        "heat": gradient_heatmap_columns(history),
+    }
+
+
+def _status(history: History, steps: int) -> tuple[str, bool]:
+    if history.diverged_at is not None:
+        return f"Diverged at step {history.diverged_at}: the loss or a gradient became non-finite.", True
+    done = len(history.loss)
+    first, last = history.loss[0], history.final_loss
+    verb = "fell" if last < first else "did not fall"
+    return f"Step {done}/{steps}: the loss {verb} from {first:.3g} to {last:.3g}.", last >= first
+
+
+def stream_training(
+    model, X, y, steps: int, lr: float, emit: Emit, extra: dict[str, dict] | None = None, **train_kwargs
+) -> Result:
+    """``train`` the model, handing ``emit`` a partial result every :data:`EMIT_EVERY` steps."""
+    names = tuple(name for name, _ in tracked_layers(model))
+    records: list[StepRecord] = []
+
+    def callback(record: StepRecord) -> bool:
+        records.append(record)
+        if record.step % EMIT_EVERY:
+            return False
+        partial = History.from_records(names, records)
+        text, _ = _status(partial, steps)
+        return emit(Result({**_training_data(partial), **(extra or {})}, text, len(records) / steps))
+
+    history = train(model, X, y, steps, lr, callback=callback, **train_kwargs)
+    text, problem = _status(history, steps)
+    return Result({**_training_data(history), **(extra or {})}, text, 1.0, problem)
+
+
+def _training_figures(sources):
+    return column(
+        training_figure(sources["loss"], sources["norms"], sources["diverged"]),
+        gradient_heatmap_figure(sources["heat"]),
+        sizing_mode="stretch_width",
+    )
+
+
+def norm_training(
+    norms: Sequence[str | None] = (None, "batch", "layer"),
+    residual: Sequence[bool] = (False, True),
+    activations: Sequence[str] = ("sigmoid", "tanh", "relu"),
+    depths: Sequence[int] = (10, 30),
+    steps: int = 150,
+    lr: float = 0.1,
+    **defaults,
+) -> Explorer:
+    """Train a deep MLP with and without normalization and skip connections, streaming the run.
+
+    Parameters
+    ----------
+    norms, residual, activations, depths : sequence
+        The choices offered.
+    steps : int
+        Full-batch SGD steps (momentum 0.9) on the spirals.
+    lr : float
+        Learning rate.
+    **defaults
+        Starting values by control name.
+
+    Returns
+    -------
+    Explorer
+    """
+    controls = (
+        control("norm", "Normalization", norms, defaults, labels=[NORM_LABELS[n] for n in norms]),
+        control("residual", "Skip connections", residual, defaults),
+        control("activation", "Activation", activations, defaults),
+        control("depth", "Depth", depths, defaults, depths[-1]),
+    )
+
+    def compute(cfg, emit):
+        data = dataset("spirals")
+        model = build_mlp(
+            cfg["depth"],
+            width=32,
+            activation=cfg["activation"],
+            norm=cfg["norm"],
+            residual=cfg["residual"],
+            out_features=2,
+        )
+
+        return stream_training(model, data.X, data.y, steps, lr, emit, momentum=0.9, loss="cross_entropy")
+
+    return Explorer(
+        "norm-training",
+        "Training with and without normalization and skips",
+        controls,
+        compute,
+        _training_figures,
+    )
+
+
+def clipping(
+    modes: Sequence[str] = ("none", "norm", "value"),
+    thresholds: Sequence[float] = (0.1, 1.0, 10.0),
+    radii: Sequence[float] = (0.9, 1.5, 3.0),
+    seq_len: int = 30,
+    steps: int = 120,
+    lr: float = 0.05,
+    **defaults,
+) -> Explorer:
+    """Train a vanilla RNN on the adding problem with no clipping, clipping by norm or by value.
+
+    Parameters
+    ----------
+    modes, thresholds, radii : sequence
+        Clipping mode, its threshold, and the recurrent matrix's spectral radius.
+    seq_len : int
+        Sequence length of the adding problem.
+    steps : int
+        Full-batch SGD steps.
+    lr : float
+        Learning rate.
+    **defaults
+        Starting values by control name (``mode``, ``threshold``, ``radius``).
+
+    Returns
+    -------
+    Explorer
+    """
+    mode_labels = {"none": "no clipping", "norm": "by norm", "value": "by value"}
+    controls = (
+        control("mode", "Clip", modes, defaults, "none", [mode_labels[m] for m in modes]),
+        control("threshold", "Threshold", thresholds, defaults, 1.0),
+        control("radius", "Spectral radius", radii, defaults, 1.5),
+    )
+
+    def compute(cfg, emit):
+        data = dataset("adding", 128, 0, seq_len)
+        model = build_rnn(spectral_radius=cfg["radius"], hidden_size=32)
+        time_cols = rnn_time_norms_columns(gradient_profile(model, data.X, data.y))
+        clip = {"norm": {"clip_norm": cfg["threshold"]}, "value": {"clip_value": cfg["threshold"]}}.get(
+            cfg["mode"], {}
+        )
+
+        result = stream_training(
+            model, data.X, targets(data), steps, lr, emit, extra={"time": time_cols}, **clip
+        )
+        if cfg["mode"] == "none":
+            return Result(
+                result.data,
+                result.status + " (no clipping: the threshold is not used)",
+                result.progress,
+                result.problem,
+            )
+        return result
+
+    def figures(sources):
+        return column(
+            rnn_time_norms_figure(sources["time"]),
+            training_figure(sources["loss"], sources["norms"], sources["diverged"]),
+            sizing_mode="stretch_width",
+        )
+
+    return Explorer("clipping", "Clipping an RNN's exploding gradient", controls, compute, figures)

@@ -1,0 +1,58 @@
+"""One look for every figure: the Okabe–Ito colorblind-safe palette and a ``style`` function."""
+
+from __future__ import annotations
+
+from bokeh.plotting import figure
+
+PALETTE = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+"""Okabe & Ito (2008): black, orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple."""
+
+BLACK, ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = PALETTE
+
+HEIGHT = 280
+"""Height in pixels of one panel; the width follows the page (``stretch_width``)."""
+
+_FONT = "13px"
+
+
+def style(fig: figure, height: int = HEIGHT) -> figure:
+    """Apply the house look to ``fig`` in place and return it.
+
+    Parameters
+    ----------
+    fig : bokeh.plotting.figure
+        Call after the glyphs are added, so the legend (if any) is styled too.
+    height : int
+        Panel height in pixels.
+
+    Returns
+    -------
+    bokeh.plotting.figure
+        The same figure: width follows the page, fixed height, no Bokeh logo, readable fonts.
+    """
+    fig.sizing_mode = "stretch_width"
+    fig.height = height
+    fig.min_width = 300
+    fig.toolbar.logo = None
+    fig.toolbar.autohide = True
+    fig.background_fill_color = "white"
+    fig.border_fill_color = "white"
+    fig.outline_line_color = None
+    fig.title.text_font_size = "14px"
+    fig.title.text_font_style = "bold"
+    for axis in fig.axis:
+        axis.axis_label_text_font_size = _FONT
+        axis.axis_label_text_font_style = "normal"
+        axis.major_label_text_font_size = "12px"
+    for grid in fig.grid:
+        grid.grid_line_alpha = 0.35
+    for legend in fig.legend:
+        legend.label_text_font_size = "12px"
+        legend.background_fill_alpha = 0.8
+        legend.border_line_alpha = 0.3
+        legend.click_policy = "hide"
+        legend.spacing = 2
+        legend.padding = 4
+        legend.margin = 4
+        legend.glyph_width = 18
+    return fig
