@@ -3,13 +3,16 @@
 from .activations import ACTIVATIONS, Activation, get_activation
 from .actstats import SATURATION_THRESHOLD
 from .data import DATASETS, Dataset, make_dataset
+from .diagnosis import THRESHOLDS, diagnose
 from .explorer import Control, Explorer, Result
 from .inits import INITS, Init, get_init
 from .losses import LOSSES
 from .models import MLP, NORMS, ElmanRNN, build_mlp, build_rnn, spectral_radius
 from .notebook import setup_notebook
 from .probes import GradientProfile, gradient_profile
+from .report import Report
 from .training import OPTIMIZERS, History, StepRecord, train
+from .watcher import Watch, watch
 
 __all__ = [
     "ACTIVATIONS",
@@ -20,6 +23,7 @@ __all__ = [
     "NORMS",
     "OPTIMIZERS",
     "SATURATION_THRESHOLD",
+    "THRESHOLDS",
     "Activation",
     "Control",
     "Dataset",
@@ -28,10 +32,13 @@ __all__ = [
     "GradientProfile",
     "History",
     "Init",
+    "Report",
     "Result",
     "StepRecord",
+    "Watch",
     "build_mlp",
     "build_rnn",
+    "diagnose",
     "get_activation",
     "get_init",
     "gradient_profile",
@@ -39,5 +46,6 @@ __all__ = [
     "setup_notebook",
     "spectral_radius",
     "train",
+    "watch",
 ]
 __version__ = "0.1.0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import torch
@@ -40,12 +41,16 @@ def prepare_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[t
     return X, y
 
 
+# torch reports a mismatched input in words like these (RuntimeError, ValueError or AssertionError)
+_MISFIT = re.compile(r"shape|size|dimension|channels|device|dtype|\b\d+D\b", re.IGNORECASE)
+
+
 def run_forward(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    """``model(X)``, with a shape mismatch reported as a ValueError that names X."""
+    """``model(X)``, with a shape, device or dtype mismatch reported as a ValueError that names X."""
     try:
         return model(X)
-    except RuntimeError as err:
-        if "shape" in str(err) or "size" in str(err):
+    except (RuntimeError, ValueError, AssertionError) as err:
+        if _MISFIT.search(str(err)):
             raise ValueError(f"X of shape {tuple(X.shape)} does not fit the model: {err}") from err
         raise
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ._util import fmt, format_table
 from .actstats import activation_stats
@@ -41,7 +40,8 @@ class GradientProfile:
     @property
     def first_last_ratio(self) -> float:
         """||dL/dW|| of the first probed layer over that of the last."""
-        return float(self.weight_grad_norm[0] / self.weight_grad_norm[-1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(self.weight_grad_norm[0] / self.weight_grad_norm[-1])
 
     @property
     def finite(self) -> bool:
@@ -83,8 +83,8 @@ def norms(groups: list[list[torch.Tensor | None]]) -> np.ndarray:
 
 
 def _saved_buffers(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
-    return [(b, b.detach().clone()) for m in bns for b in m.buffers()]
+    """Every buffer (batch-norm statistics, spectral-norm vectors, ...) with a copy to restore."""
+    return [(b, b.detach().clone()) for b in model.buffers()]
 
 
 def gradient_profile(
@@ -96,20 +96,21 @@ def gradient_profile(
 ) -> GradientProfile:
     """Measure gradients and activations layer by layer in one forward/backward pass.
 
-    No optimiser step is taken, and the model's parameters, their ``.grad`` and batch-norm
-    running statistics are left as they were.
+    No optimiser step is taken, and the model's parameters, their ``.grad`` and its buffers
+    (batch-norm running statistics) are left as they were.
 
     Parameters
     ----------
     model : nn.Module
-        Any module containing Linear, Conv or RNN layers.
+        Any module containing Linear, Conv, RNN or MultiheadAttention layers.
     X, y : torch.Tensor
         A batch of inputs and targets with the same first dimension.
     loss : {"mse", "cross_entropy"} or callable
         The loss; a callable receives ``(output, y)`` and returns a scalar tensor.
     layers : sequence of nn.Module, optional
         The layers to report, in order. Default: ``model.hidden_linears`` when the model has
-        it (as :func:`build_mlp` models do), else every Linear/Conv/RNN layer in call order.
+        it (as :func:`build_mlp` models do), else every Linear/Conv/RNN/attention layer in
+        call order.
 
     Returns
     -------
@@ -124,11 +125,13 @@ def gradient_profile(
         output, traces = trace_forward(model, X, run_forward, layers)
         value = compute_loss(loss, output, y)
         if not traces:
-            raise ValueError("layers: no Linear, Conv or RNN layer of the model ran in the forward pass")
+            raise ValueError(
+                "layers: no Linear, Conv, RNN or attention layer of the model ran in the forward pass"
+            )
         weights = [w for tr in traces for w in tr.weights if w.requires_grad]
         hs = [h for tr in traces for h in tr.hs if h.requires_grad]
         grads = torch.autograd.grad(value, weights + hs, allow_unused=True) if value.requires_grad else []
-    finally:  # batch norm updated its running statistics in the forward pass: undo that
+    finally:  # batch norm (say) updated its buffers in the forward pass: undo that
         with torch.no_grad():
             for buf, copy in saved:
                 buf.copy_(copy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,6 +45,18 @@ def compact(columns: Columns) -> dict[str, Any]:
     return out
 
 
+def _stored(columns: dict[str, Any], shared: dict[str, ColumnDataSource]) -> ColumnDataSource:
+    """A source for ``columns``, reusing an earlier one whose columns are identical."""
+    digest = hashlib.sha1()
+    for name, values in sorted(columns.items()):
+        digest.update(name.encode())
+        digest.update(values.tobytes() if isinstance(values, np.ndarray) else "\x1f".join(values).encode())
+    key = digest.hexdigest()
+    if key not in shared:
+        shared[key] = ColumnDataSource(columns)
+    return shared[key]
+
+
 def _bokeh_control(control: Control):
     active = control.index(control.default)
     labels = list(control.option_labels)
@@ -73,8 +86,9 @@ def bake(explorer: Explorer, configs: Sequence[Mapping[str, Any]] | None = None)
         for name, cols in first.data.items()
     }
     figures = explorer.figures(sources)
+    shared: dict[str, ColumnDataSource] = {}  # identical columns are stored once
     store = {
-        key: {name: ColumnDataSource(compact(cols)) for name, cols in r.data.items()}
+        key: {name: _stored(compact(cols), shared) for name, cols in r.data.items()}
         for key, r in results.items()
         if r.data
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -46,18 +47,44 @@ class Page:
         return route.abort()
 
 
+_SHARED: dict = {}
+
+
+def shared_browser():
+    """One Playwright and one Chromium per test process, shared by every browser test.
+
+    Playwright's sync API runs its own event loop; a second one started while the first is
+    alive fails, so every test (and the site fixtures) goes through this one. It is closed
+    at exit.
+    """
+    require_chromium()
+    if "browser" not in _SHARED:
+        from playwright.sync_api import sync_playwright
+
+        pw = sync_playwright().start()
+        _SHARED["pw"] = pw
+        _SHARED["browser"] = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        atexit.register(close_shared_browser)
+    return _SHARED["browser"]
+
+
+def close_shared_browser() -> None:
+    """Close the shared Chromium and stop Playwright (idempotent)."""
+    browser, pw = _SHARED.pop("browser", None), _SHARED.pop("pw", None)
+    if browser is not None:
+        browser.close()
+    if pw is not None:
+        pw.stop()
+
+
 @contextlib.contextmanager
 def browser_page(width: int = 1100, height: int = 900):
-    """Yield a :class:`Page`; the browser always closes, also when the test fails."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield Page(browser.new_page(viewport={"width": width, "height": height}))
-        finally:
-            browser.close()
+    """Yield a :class:`Page` in a fresh context; the context always closes, also on failure."""
+    context = shared_browser().new_context(viewport={"width": width, "height": height})
+    try:
+        yield Page(context.new_page())
+    finally:
+        context.close()
 
 
 SOURCE_COLUMN_JS = """([name, column]) => {

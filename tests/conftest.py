@@ -2,8 +2,16 @@
 
 import pytest
 import torch
+from _browser import close_shared_browser, shared_browser
 
 import gradwidgets as gw
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The one headless Chromium of this test run (skips when Chromium is absent)."""
+    yield shared_browser()
+    close_shared_browser()
 
 
 @pytest.fixture(autouse=True)

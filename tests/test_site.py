@@ -22,7 +22,6 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "artifacts" / "site"
-CHROMIUM = Path("/usr/bin/chromium")
 BOKEH_VERSION = version("bokeh")  # the BokehJS every page loads must match the Python bokeh
 MAX_PAGE_BYTES = 2_000_000  # a page's own HTML; BokehJS and MathJax are shared static files
 LOOPBACK = {"127.0.0.1", "localhost"}
@@ -30,14 +29,6 @@ LOOPBACK = {"127.0.0.1", "localhost"}
 # Console errors that are not the book's fault, each with the reason it is harmless. Empty:
 # thebe's duplicated `const THEBE_JS_URL` is removed by book/_ext/offline_assets.py.
 HARMLESS_CONSOLE: list[str] = []
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-gpu",
-]
 
 
 def _toc_pages() -> list[str]:
@@ -77,18 +68,6 @@ def server(built_book):
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent (Debian's chromium package); CI installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Visit:

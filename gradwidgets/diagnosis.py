@@ -1,0 +1,256 @@
+"""Diagnose any nn.Module: one measured forward/backward pass, flags per layer, remedies."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._util import check_choice
+from .actstats import SATURATION_THRESHOLD
+from .losses import LOSSES, LossSpec, compute_loss
+from .probes import GradientProfile, gradient_profile
+from .report import Remedy, Report
+from .tracing import layer_weights
+
+FLAGS = ("vanishing", "exploding", "saturated", "dead", "non-finite")
+
+VANISHING_RELATIVE = 1e-4
+"""Vanishing: ||dL/dW|| below this times the largest layer's at or after it (toward the output).
+With one learning rate, SGD moves such a layer 10^4 times slower than that one: frozen for a
+run of thousands of steps. Only layers nearer the output count, because gradients flow back
+from the output: in an exploding network the healthy last layers must not look "vanishing"."""
+VANISHING_ABSOLUTE = 1e-6
+"""Vanishing: ||dL/dW|| below this. For a 64 x 64 layer (|w| ~ 0.1) and lr <= 0.1, a typical
+entry's SGD update is below half a float32 step at the weight: it rounds away to nothing.
+Matches the plots' shaded vanishing zone (``plots.VANISHING_BELOW``)."""
+EXPLODING_RELATIVE = 1e3
+"""Exploding: ||dL/dW|| above this times the median layer's at or after it (toward the
+output). The median, so that a few exploding layers cannot hide themselves; such a layer
+dominates the total norm, and clipping by norm would shrink every other layer's step as much.
+Not the median of all layers: in a vanishing network that median is tiny and the healthy last
+layers would look "exploding"."""
+EXPLODING_ABSOLUTE = 1e3
+"""Exploding: ||dL/dW|| above this. At lr = 1e-2 one SGD step would move the layer by 10,
+more than the norm of a whole initialised 64 x 64 layer (about 8).
+Matches the plots' shaded exploding zone (``plots.EXPLODING_ABOVE``)."""
+SATURATED_FRACTION = 0.5
+"""Saturated: more than this fraction of (example, unit) entries have f'(z) below
+``SATURATION_THRESHOLD`` (5%) of the activation's largest slope: most of the layer passes
+almost no gradient back."""
+DEAD_FRACTION = 0.5
+"""Dead: more than this fraction of units output exactly 0 on every example of the batch.
+Not lower: a Kaiming-initialised 6-layer ReLU MLP on 2-D spirals has up to 30% of a layer's
+units silent on a 256-example batch at init, and still fits the data exactly (measured)."""
+SATURATING_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu")
+"""Activations flagged "saturated". ReLU, leaky ReLU and GELU are flat on their negative
+half by design (about 50% of entries at any healthy init); for them "dead" is the signal."""
+
+THRESHOLDS = (
+    (
+        "vanishing",
+        f"|dL/dW| < {VANISHING_RELATIVE:g} x the largest |dL/dW| at this layer or after it "
+        f"(toward the output), or < {VANISHING_ABSOLUTE:g}",
+    ),
+    (
+        "exploding",
+        f"|dL/dW| > {EXPLODING_RELATIVE:g} x the median |dL/dW| at this layer or after it, "
+        f"or > {EXPLODING_ABSOLUTE:g}",
+    ),
+    (
+        "saturated",
+        f"> {SATURATED_FRACTION:.0%} of (example, unit) entries with f'(z) < "
+        f"{SATURATION_THRESHOLD:.0%} of max f' "
+        f"({', '.join(SATURATING_ACTIVATIONS)} layers)",
+    ),
+    ("dead", f"> {DEAD_FRACTION:.0%} of units output 0 on every example of the batch"),
+    ("non-finite", "NaN or inf in the layer's gradients or activations (or in the loss)"),
+)
+
+_RNN_TYPES = ("RNN", "RNNCell")  # vanilla recurrences (LSTM and GRU are the remedy)
+
+
+def flag_layers(profile: GradientProfile, frozen: tuple[bool, ...] = ()) -> tuple[tuple[str, ...], ...]:
+    """The flags of each layer of a profile, by the thresholds of this module.
+
+    Layers are taken in the profile's order (call order: input to output). Frozen layers
+    (no trainable weight) are neither flagged vanishing or exploding nor used as a reference.
+    """
+    n = len(profile)
+    frozen = frozen or (False,) * n
+    g = profile.weight_grad_norm
+    live = np.array([not frozen[i] and np.isfinite(g[i]) for i in range(n)], dtype=bool)
+    out = []
+    for i in range(n):
+        f = []
+        after = g[i:][live[i:]]  # this layer and those nearer the output
+        if live[i] and (g[i] < VANISHING_RELATIVE * after.max() or g[i] < VANISHING_ABSOLUTE):
+            f.append("vanishing")
+        if live[i] and (g[i] > EXPLODING_RELATIVE * np.median(after) or g[i] > EXPLODING_ABSOLUTE):
+            f.append("exploding")
+        if profile.activations[i] in SATURATING_ACTIVATIONS and profile.saturation[i] > SATURATED_FRACTION:
+            f.append("saturated")
+        if profile.dead_fraction[i] > DEAD_FRACTION:
+            f.append("dead")
+        values = (g[i], profile.act_grad_norm[i], profile.act_mean[i], profile.act_std[i])
+        if not np.isfinite(values).all():
+            f.append("non-finite")
+        out.append(tuple(f))
+    return tuple(out)
+
+
+def _advice(flag: str, acts: set[str], types: set[str], notes: list[str]) -> tuple[str, tuple[str, ...]]:
+    """Specific advice for one flag, given the activations and layer types it was raised on."""
+    if flag == "vanishing":
+        if types & set(_RNN_TYPES):
+            return (
+                "a vanilla RNN shrinks the gradient at every time step: use nn.LSTM or nn.GRU, an "
+                "orthogonal recurrent init with spectral radius near 1, or shorter sequences",
+                ("vanishing", "init"),
+            )
+        if acts & {"sigmoid", "tanh"}:
+            which = "/".join(sorted(acts & {"sigmoid", "tanh"}))
+            return (
+                f"{which} layers shrink the gradient at every layer: use ReLU/GELU with Kaiming "
+                "init, or add batch norm / residual connections",
+                ("activations", "init", "norm"),
+            )
+        return (
+            "add normalization (batch or layer norm) or residual connections so the early layers get "
+            "a short gradient path; match the init to the activation (Kaiming for ReLU)",
+            ("vanishing", "norm", "init"),
+        )
+    if flag == "exploding":
+        return (
+            "lower the init gain (Xavier/Kaiming, not a wider normal) or the learning rate, and clip "
+            "the gradient by norm (torch.nn.utils.clip_grad_norm_)",
+            ("init", "clipping", "vanishing"),
+        )
+    if flag == "saturated":
+        return (
+            "re-scale the inputs to zero mean and unit variance, use Xavier/LeCun init so "
+            "pre-activations stay near 0, or normalize before the activation",
+            ("activations", "init", "norm"),
+        )
+    if flag == "dead":
+        return (
+            "lower the learning rate, use LeakyReLU or GELU, check the bias init (no large negative "
+            "biases) and use Kaiming init",
+            ("activations", "init"),
+        )
+    return (
+        " ".join(notes) + " Check the data for NaN (torch.isfinite(X).all()), lower the learning "
+        "rate and clip the gradient by norm; NaN weights need a reload from a checkpoint",
+        ("clipping", "diagnose"),
+    )
+
+
+def suggest(
+    profile: GradientProfile, flags: tuple[tuple[str, ...], ...], types: tuple[str, ...], notes: list[str]
+) -> tuple[Remedy, ...]:
+    """One remedy per flag that was raised, tied to the book's chapters."""
+    out = []
+    for flag in FLAGS:
+        idx = [i for i, f in enumerate(flags) if flag in f]
+        if idx:
+            acts = {profile.activations[i] for i in idx}
+            advice, chapters = _advice(flag, acts, {types[i] for i in idx}, notes)
+            out.append(Remedy(flag, tuple(profile.layer_names[i] for i in idx), advice.strip(), chapters))
+    return tuple(out)
+
+
+class _Loss:
+    """The loss as a callable that checks its result, naming ``loss_fn``; remembers its name."""
+
+    def __init__(self, loss_fn: LossSpec | None):
+        if loss_fn is not None and not callable(loss_fn):
+            check_choice("loss_fn", loss_fn, LOSSES)
+        self.spec, self.name = loss_fn, getattr(loss_fn, "__name__", loss_fn) or "?"
+
+    def __call__(self, output: object, y: torch.Tensor) -> torch.Tensor:
+        if callable(self.spec):
+            value = self.spec(output, y)
+            if not isinstance(value, torch.Tensor) or value.numel() != 1:
+                got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+                raise ValueError(f"loss_fn must return a scalar tensor; got {got}")
+            return value.reshape(())
+        if not isinstance(output, torch.Tensor):  # nn.LSTM and the like return (output, state)
+            output = output[0]
+        if self.spec is None:
+            labels = not y.is_floating_point() and y.dim() == 1 and output.dim() == 2 and output.shape[1] > 1
+            self.name = "cross_entropy" if labels else "mse"
+        return compute_loss(self.spec or self.name, output, y)
+
+
+def diagnose(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossSpec | None = None) -> Report:
+    """Measure one forward/backward pass of any model and flag what is wrong, layer by layer.
+
+    The model's parameters, their ``.grad``, its buffers, its train/eval mode and the global
+    random state (dropout) are left exactly as they were.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any model with Linear, Conv, RNN/LSTM/GRU or MultiheadAttention layers.
+    X, y : torch.Tensor
+        A batch of inputs and targets (same first dimension).
+    loss_fn : {"mse", "cross_entropy"} or callable, optional
+        A callable receives ``(output, y)`` and returns a scalar tensor. Default: cross-entropy
+        when y holds integer labels and the output is (n, classes > 1), else mean squared error
+        (on the first element of a tuple output, as ``nn.LSTM`` returns).
+
+    Returns
+    -------
+    Report
+        One row per layer that :func:`gradient_profile` reports (``model.hidden_linears`` for
+        :func:`build_mlp` models, else every Linear, Conv, RNN and attention layer that ran),
+        with flags (see :data:`THRESHOLDS`) and remedies. A model that
+        already produces NaN gives a report flagged "non-finite", not an exception.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = list(model.parameters())
+    if not any(p.requires_grad for p in params):
+        what = "no parameters" if not params else "no parameter with requires_grad=True"
+        raise ValueError(f"model ({type(model).__name__}) has {what}; there is no gradient to measure")
+    loss = _Loss(loss_fn)
+    modes = [(m, m.training) for m in model.modules()]
+    cuda = sorted({p.device.index or 0 for p in params if p.device.type == "cuda"})
+    with torch.random.fork_rng(devices=cuda):  # dropout draws from a copy of the random state
+        try:
+            profile = gradient_profile(model, X, y, loss=loss)
+        finally:
+            for m, training in modes:
+                m.training = training
+    modules = dict(model.named_modules())
+    layers = [modules[n] for n in profile.layer_names]
+    frozen = tuple(not any(w.requires_grad for w in layer_weights(m)) for m in layers)
+    types = tuple(type(m).__name__ for m in layers)
+    flags = flag_layers(profile, frozen)
+    notes = _nan_notes(model, X, profile) if any("non-finite" in f for f in flags) else []
+    return Report(
+        profile=profile,
+        layer_types=types,
+        flags=flags,
+        frozen=frozen,
+        thresholds=THRESHOLDS,
+        remedies=suggest(profile, flags, types, notes),
+        model_name=type(model).__name__,
+        loss_name=str(loss.name),
+    )
+
+
+def _nan_notes(model: nn.Module, X: torch.Tensor, profile: GradientProfile) -> list[str]:
+    """Where a NaN comes from: the input, parameters that are already NaN, the first bad activation."""
+    notes = []
+    with torch.no_grad():
+        if X.is_floating_point() and not torch.isfinite(X).all():
+            notes.append("X itself contains NaN or inf.")
+        bad = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
+    if bad:
+        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        notes.append(f"The parameters {shown} are already NaN or inf.")
+    act = np.isfinite(profile.act_mean) & np.isfinite(profile.act_std)
+    if not act.all():
+        notes.append(f"The first non-finite activation is at {profile.layer_names[int(np.argmin(act))]}.")
+    return notes

@@ -1,0 +1,207 @@
+"""Watch your own training loop: per-layer gradient norms after every backward pass, via hooks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._util import check_int
+from .tracing import ATTENTION_TYPES, PROBED_TYPES, covered_by_attention, layer_weights
+from .training import History, StepRecord
+
+_ENGINE = torch.autograd.Variable._execution_engine  # runs a callback when a backward pass ends
+
+
+def watched_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The layers a watch reports: ``model.hidden_linears`` if present, else every Linear, Conv,
+    RNN and attention layer in registration order (an attention's ``out_proj`` is part of it)."""
+    names = {m: n for n, m in model.named_modules()}
+    if hasattr(model, "hidden_linears"):
+        return [(names[m], m) for m in model.hidden_linears]
+    layers = [m for m in model.modules() if isinstance(m, PROBED_TYPES + ATTENTION_TYPES)]
+    covered = {id(w) for m in layers if isinstance(m, ATTENTION_TYPES) for w in layer_weights(m)}
+    keep = [m for m in layers if not covered_by_attention(m, covered)]
+    return [(names[m], m) for m in keep]
+
+
+class Watch:
+    """Hooks on a model's parameters that record gradient norms in your own training loop.
+
+    Every ``loss.backward()`` is one step. A hook on each trainable parameter collects its
+    gradient as it is accumulated; when the backward pass ends (before any clipping or
+    optimiser step), every ``every``-th step, the norms are taken in one batched call: per
+    layer (weights only, as in :func:`gradwidgets.train`) and in total (every parameter; one
+    that got no gradient in this pass counts as 0). Use it as a context manager or call
+    :meth:`close`; create it with :func:`watch`.
+    """
+
+    def __init__(self, model: nn.Module, every: int = 1, loss: Callable[[], object] | None = None):
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        self.every = check_int("every", every, 1)
+        if loss is not None and not callable(loss):
+            raise ValueError(f"loss must be a callable returning the current loss, got {type(loss).__name__}")
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError(f"model ({type(model).__name__}) has no parameter with requires_grad=True")
+        layers = watched_layers(model)
+        position = {id(p): i for i, p in enumerate(params)}
+        groups = [[position[id(w)] for w in layer_weights(m) if id(w) in position] for _, m in layers]
+        self.layer_names = tuple(n for n, _ in layers)
+        self._order = np.array([i for g in groups for i in g], dtype=np.int64)
+        starts = np.cumsum([0, *(len(g) for g in groups)])[:-1]
+        self._starts = np.minimum(starts, max(self._order.size - 1, 0)).astype(np.int64)
+        self._empty = np.array([not g for g in groups], dtype=bool)
+        self._loss, self._n = loss, len(params)
+        self._losses: list[float] = []
+        self._records: list[StepRecord] = []
+        self._step = 0
+        self._new_step()
+        self._handles = [p.register_post_accumulate_grad_hook(self._hook(i)) for i, p in enumerate(params)]
+
+    def _new_step(self) -> None:
+        self._grads: list[torch.Tensor | None] = [None] * self._n
+        self._open = False  # a backward pass has started this step
+        self._record_now = self._step % self.every == 0
+
+    def _hook(self, i: int) -> Callable[[torch.Tensor], None]:
+        def hook(param: torch.Tensor) -> None:
+            if not self._open:  # the first gradient of a backward pass: close the step at its end
+                self._open = True
+                _ENGINE.queue_callback(self._finish)
+            if self._record_now:
+                self._grads[i] = param.grad
+
+        return hook
+
+    def _finish(self) -> None:
+        """Close the current step: one batched norm of the gradients collected, if recording."""
+        if not self._open:
+            return
+        if self._loss is not None:
+            self._losses.append(_as_float(self._loss()))
+        if self._record_now:
+            have = [i for i, g in enumerate(self._grads) if g is not None]
+            sq = np.zeros(self._n)
+            if have:
+                norms = torch.stack(torch._foreach_norm([self._grads[i] for i in have]))
+                sq[have] = norms.double().cpu().numpy() ** 2
+            layer = np.full(len(self.layer_names), np.nan)
+            if self._order.size:
+                layer = np.sqrt(np.add.reduceat(sq[self._order], self._starts))
+                layer[self._empty] = np.nan
+            total = math.sqrt(sq.sum())
+            loss = self._losses[self._step] if len(self._losses) > self._step else math.nan
+            nan = np.full(len(self.layer_names), np.nan)
+            record = StepRecord(self._step, loss, layer, total, total, nan)
+            self._records.append(record)
+            self._on_record(record)
+        self._step += 1
+        self._new_step()
+
+    def _on_record(self, record: StepRecord) -> None:
+        """Called with each new record; a live view attaches here. Does nothing by default."""
+
+    def log_loss(self, value: object) -> None:
+        """Append this step's loss (a number or a scalar tensor) to the loss curve; once per step."""
+        if self._loss is not None:
+            raise ValueError("log_loss: this watch already reads the loss through its loss= callable")
+        self._finish()
+        self._losses.append(_as_float(value))
+
+    @property
+    def steps(self) -> int:
+        """The number of backward passes seen so far."""
+        return self._step + self._open
+
+    @property
+    def closed(self) -> bool:
+        """True once the hooks are removed."""
+        return not self._handles
+
+    def history(self) -> History:
+        """Everything recorded so far, as the :class:`gradwidgets.History` that ``train`` returns.
+
+        ``update_ratio`` is NaN (the optimiser step is not watched) and ``total_norm_after``
+        equals ``total_norm_before`` (clipping is not seen). ``diverged_at`` is the first step
+        whose recorded gradient or logged loss is non-finite.
+        """
+        self._finish()
+        recs, n = self._records, len(self.layer_names)
+        bad = [r.step for r in recs if not math.isfinite(r.total_norm_before)]
+        bad += [i for i, v in enumerate(self._losses) if not math.isfinite(v)]
+        totals = np.array([r.total_norm_before for r in recs], dtype=np.float64)
+        return History(
+            layer_names=self.layer_names,
+            loss=np.array(self._losses, dtype=np.float64),
+            steps=np.array([r.step for r in recs], dtype=np.int64),
+            layer_grad_norm=np.array([r.layer_grad_norm for r in recs], dtype=np.float64).reshape(-1, n),
+            total_norm_before=totals,
+            total_norm_after=totals.copy(),
+            update_ratio=np.full((len(recs), n), np.nan),
+            diverged_at=min(bad) if bad else None,
+        )
+
+    def close(self) -> None:
+        """Remove every hook this watch added (the records are kept); safe to call twice."""
+        self._finish()
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "watching"
+        return (
+            f"Watch({len(self.layer_names)} layers, every={self.every}, {self.steps} steps, "
+            f"{len(self._records)} recorded, {state})"
+        )
+
+
+def _as_float(value: object) -> float:
+    if isinstance(value, torch.Tensor):
+        value = value.detach()
+    return float(value)
+
+
+def watch(model: nn.Module, every: int = 1, loss: Callable[[], object] | None = None) -> Watch:
+    """Record per-layer gradient norms in your own training loop, through hooks.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model you train; its parameters get a post-accumulate-grad hook each.
+    every : int
+        Record the norms every this many backward passes (>= 1); other passes cost one
+        Python call per parameter.
+    loss : callable, optional
+        Called with no argument once per backward pass to read the current loss; otherwise
+        pass it with :meth:`Watch.log_loss`.
+
+    Returns
+    -------
+    Watch
+        Use ``with watch(model) as w: ...`` or call ``w.close()``; ``w.history()`` gives a
+        :class:`gradwidgets.History`.
+
+    Examples
+    --------
+    >>> with watch(model) as w:  # doctest: +SKIP
+    ...     for X, y in loader:
+    ...         opt.zero_grad()
+    ...         loss = loss_fn(model(X), y)
+    ...         loss.backward()
+    ...         w.log_loss(loss)
+    ...         opt.step()
+    >>> w.history()  # doctest: +SKIP
+    """
+    return Watch(model, every, loss)
