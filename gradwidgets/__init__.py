@@ -12,7 +12,8 @@ from .notebook import setup_notebook
 from .probes import GradientProfile, gradient_profile
 from .report import Report
 from .training import OPTIMIZERS, History, StepRecord, train
-from .watcher import Watch, watch
+from .watch_view import watch
+from .watcher import Watch
 
 __all__ = [
     "ACTIVATIONS",

@@ -131,6 +131,10 @@ class Watch:
         whose recorded gradient or logged loss is non-finite.
         """
         self._finish()
+        return self._recorded()
+
+    def _recorded(self) -> History:
+        """The history of the records so far, without closing an open step."""
         recs, n = self._records, len(self.layer_names)
         bad = [r.step for r in recs if not math.isfinite(r.total_norm_before)]
         bad += [i for i, v in enumerate(self._losses) if not math.isfinite(v)]
@@ -174,7 +178,7 @@ def _as_float(value: object) -> float:
 
 
 def watch(model: nn.Module, every: int = 1, loss: Callable[[], object] | None = None) -> Watch:
-    """Record per-layer gradient norms in your own training loop, through hooks.
+    """Record per-layer gradient norms in your own training loop, through hooks (no display).
 
     Parameters
     ----------

@@ -1,0 +1,128 @@
+"""``watch`` in a notebook: a live heatmap and loss curve that follow your own training loop."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import ipywidgets as ipw
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource
+from jupyter_bokeh import BokehModel
+from torch import nn
+
+from .plots import gradient_heatmap_columns, gradient_heatmap_figure, training_columns, training_figure
+from .training import History, StepRecord
+from .watcher import Watch
+
+REDRAW_INTERVAL = 0.25
+"""Seconds between redraws while training runs (the last records are drawn on close)."""
+
+
+class WatchView:
+    """The figures of a watch: loss and total norm per step, and a layer x step heatmap."""
+
+    def __init__(self, history: History):
+        loss, norms, diverged = training_columns(history)
+        self.sources = {
+            "loss": ColumnDataSource(loss),
+            "norms": ColumnDataSource(norms),
+            "diverged": ColumnDataSource(diverged),
+            "heat": ColumnDataSource(gradient_heatmap_columns(history)),
+        }
+        s = self.sources
+        layout = column(
+            training_figure(s["loss"], s["norms"], s["diverged"]),
+            gradient_heatmap_figure(s["heat"]),
+            sizing_mode="stretch_width",
+        )
+        self.status = ipw.HTML()
+        self.widget = ipw.VBox([self.status, BokehModel(layout)], layout=ipw.Layout(width="100%"))
+
+    def update(self, history: History, steps: int) -> None:
+        """Redraw from ``history``."""
+        loss, norms, diverged = training_columns(history)
+        for name, cols in (("loss", loss), ("norms", norms), ("diverged", diverged)):
+            self.sources[name].data = cols
+        self.sources["heat"].data = gradient_heatmap_columns(history)
+        note = f", diverged at step {history.diverged_at}" if history.diverged_at is not None else ""
+        self.status.value = f"watching {len(history.layer_names)} layers: {steps} steps{note}"
+
+
+class LiveWatch(Watch):
+    """A :class:`Watch` that also redraws a :class:`WatchView` as records arrive."""
+
+    def __init__(self, model: nn.Module, every: int, loss: Callable[[], object] | None):
+        super().__init__(model, every, loss)
+        self.view = WatchView(self._recorded())
+        self._drawn = 0.0
+
+    def _on_record(self, record: StepRecord) -> None:
+        now = time.monotonic()
+        if now - self._drawn >= REDRAW_INTERVAL:
+            self._drawn = now
+            self.view.update(self._recorded(), self.steps)
+
+    def close(self) -> None:
+        """Remove every hook and draw the final records."""
+        super().close()
+        self.view.update(self._recorded(), self.steps)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return self.view.widget._repr_mimebundle_(include=include, exclude=exclude)
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def watch(
+    model: nn.Module, every: int = 1, loss: Callable[[], object] | None = None, live: bool | None = None
+) -> Watch:
+    """Record per-layer gradient norms in your own training loop, through hooks.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The model you train; its parameters get a post-accumulate-grad hook each.
+    every : int
+        Record the norms every this many backward passes (>= 1).
+    loss : callable, optional
+        Called with no argument once per backward pass to read the current loss; otherwise
+        pass it with :meth:`Watch.log_loss`.
+    live : bool, optional
+        Show a live heatmap and loss curve below the cell. Default: in a Jupyter kernel, yes,
+        except while a book build executes (``GRADWIDGETS_BAKE`` set); elsewhere, no.
+
+    Returns
+    -------
+    Watch
+        Use ``with watch(model) as w: ...`` or call ``w.close()`` (which removes every hook);
+        ``w.history()`` gives a :class:`gradwidgets.History`.
+
+    Examples
+    --------
+    >>> with watch(model) as w:  # doctest: +SKIP
+    ...     for X, y in loader:
+    ...         opt.zero_grad()
+    ...         loss = loss_fn(model(X), y)
+    ...         loss.backward()
+    ...         w.log_loss(loss)
+    ...         opt.step()
+    >>> w.history()  # doctest: +SKIP
+    """
+    if live is None:
+        live = _in_notebook() and os.environ.get("GRADWIDGETS_BAKE", "") in ("", "0")
+    if not live:
+        return Watch(model, every, loss)
+    handle = LiveWatch(model, every, loss)
+    from IPython.display import display
+
+    display(handle)
+    return handle
