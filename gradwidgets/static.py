@@ -57,12 +57,13 @@ def _stored(columns: dict[str, Any], shared: dict[str, ColumnDataSource]) -> Col
     return shared[key]
 
 
-def _bokeh_control(control: Control):
+def _bokeh_control(control: Control, explorer: Explorer):
     active = control.index(control.default)
     labels = list(control.option_labels)
+    name = f"{explorer.name}:control:{control.name}"
     if len(labels) <= 6:
-        return RadioButtonGroup(labels=labels, active=active, sizing_mode="inherit"), "active"
-    return Select(title=control.label, options=labels, value=labels[active], width=160), "value"
+        return RadioButtonGroup(labels=labels, active=active, sizing_mode="inherit", name=name), "active"
+    return Select(title=control.label, options=labels, value=labels[active], width=160, name=name), "value"
 
 
 def bake(explorer: Explorer, configs: Sequence[Mapping[str, Any]] | None = None):
@@ -99,7 +100,7 @@ def bake(explorer: Explorer, configs: Sequence[Mapping[str, Any]] | None = None)
     )
     controls, widgets = [], []
     for control in explorer.controls:
-        widget, attr = _bokeh_control(control)
+        widget, attr = _bokeh_control(control, explorer)
         widgets.append((widget, attr))
         label = Div(text=f"<b>{html.escape(control.label)}</b>", width=110)
         controls.append(row(label, widget) if attr == "active" else widget)

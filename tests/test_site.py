@@ -7,11 +7,13 @@ so a page that needs the internet fails here. Screenshots go to ``artifacts/site
 import ast
 import functools
 import http.server
+import json
 import re
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -148,6 +150,70 @@ def test_page_works_offline(visits, name):
 def test_math_is_typeset_offline_on_how_to_use(visits):
     state = visits["book/how-to-use.html"].state
     assert state["math"] > 5 and state["typeset"] >= state["math"]
+
+
+# --- explorers: every static face renders, and a control moves its plot -----------------
+
+EXPLORERS_JS = """() => Bokeh.documents.flatMap((doc, i) => doc.roots()
+    .filter((r) => (r.name ?? "").startsWith("explorer:"))
+    .map((r) => ({doc: i, name: r.name.slice(9), rendered: Bokeh.index.find_one(r) != null})))"""
+
+SNAPSHOT_JS = """([i, name]) => JSON.stringify(Array.from(Bokeh.documents[i].all_models)
+    .filter((m) => (m.name ?? "").startsWith(name + ":") && m.data !== undefined)
+    .map((m) => [m.name, Object.entries(m.data).map(([k, v]) => [k, Array.from(v)])]))"""
+
+CONTROL_JS = """([i, name]) => {
+    const doc = Bokeh.documents[i];
+    const group = Array.from(doc.all_models).find(
+        (m) => (m.name ?? "").startsWith(name + ":control:") && m.active !== undefined);
+    return group ? {el: Bokeh.index.find_one(group).el, active: group.active} : null;
+}"""
+
+
+def _explorer_pages() -> list[str]:
+    return [
+        p
+        for p in PAGES
+        if p.startswith("book/") and "{code-cell}" in _source(p) and "explorers" in _source(p)
+    ]
+
+
+def _source(page: str) -> str:
+    path = ROOT / page.replace(".html", ".md")
+    return path.read_text(encoding="utf8") if path.exists() else ""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "name", _explorer_pages() or [pytest.param("none", marks=pytest.mark.skip("no explorers yet"))]
+)
+def test_explorers_render_and_a_control_moves_the_plot(browser, server, name):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        started = time.monotonic()
+        page.goto(f"{server}/{name}", wait_until="load")
+        page.wait_for_function(
+            f"() => window.Bokeh && ({EXPLORERS_JS})().some((e) => e.rendered)", timeout=20000
+        )
+        first_paint = time.monotonic() - started
+        explorers = page.evaluate(EXPLORERS_JS)
+        assert len(explorers) >= 2, f"{name} shows {len(explorers)} explorers; a chapter needs at least two"
+        page.wait_for_function(f"() => ({EXPLORERS_JS})().every((e) => e.rendered)", timeout=20000)
+        first = explorers[0]
+        key = [first["doc"], first["name"]]
+        before = page.evaluate(SNAPSHOT_JS, key)
+        control = page.evaluate_handle(CONTROL_JS, key)
+        active = page.evaluate("(c) => c.active", control)
+        buttons = page.evaluate_handle("(c) => c.el", control).as_element().query_selector_all("button")
+        buttons[(active + 1) % len(buttons)].click()
+        page.wait_for_function(
+            f"(key) => ({SNAPSHOT_JS})(key) !== {json.dumps(before)}", arg=key, timeout=5000
+        )
+        assert first_paint < 10, f"first explorer painted after {first_paint:.1f} s"
+    finally:
+        context.close()
 
 
 # --- no browser: what the chapters import, Binder provides --------------------------------
