@@ -24,6 +24,7 @@ from bokeh.models import (
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
+from .plots_base import _TOOLS, _floats, _positive
 from .theme import BLACK, BLUE, ORANGE, VERMILLION, style
 from .training import History
 
@@ -31,18 +32,6 @@ HEATMAP_LOW = -8.0
 """log10 of the smallest gradient norm the heatmap tells apart; smaller ones share its color."""
 HEATMAP_HIGH = 4.0
 """log10 of the largest gradient norm the heatmap tells apart; larger ones share its color."""
-
-_TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
-
-
-def _floats(x) -> np.ndarray:
-    return np.asarray(x, dtype=np.float64).reshape(-1)
-
-
-def _positive(x: np.ndarray) -> np.ndarray:
-    """``x`` where finite and > 0, else NaN: what a log axis can draw."""
-    return np.where(np.isfinite(x) & (x > 0), x, np.nan)
-
 
 # ---------------------------------------------------------------- 4. training curves
 

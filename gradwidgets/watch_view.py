@@ -6,10 +6,8 @@ import os
 import time
 from collections.abc import Callable
 
-import ipywidgets as ipw
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource
-from jupyter_bokeh import BokehModel
 from torch import nn
 
 from .plots import gradient_heatmap_columns, gradient_heatmap_figure, training_columns, training_figure
@@ -24,6 +22,9 @@ class WatchView:
     """The figures of a watch: loss and total norm per step, and a layer x step heatmap."""
 
     def __init__(self, history: History):
+        import ipywidgets as ipw  # the widget layer loads only when a view is shown
+        from jupyter_bokeh import BokehModel
+
         loss, norms, diverged = training_columns(history)
         self.sources = {
             "loss": ColumnDataSource(loss),
