@@ -138,18 +138,21 @@ def gradient_profile(
     grad_of = dict(zip(map(id, weights + hs), grads, strict=False))
     w_grads = [[grad_of.get(id(w)) for w in tr.weights] for tr in traces]
     h_grads = [[grad_of.get(id(h)) for h in tr.hs] for tr in traces]
-    wgn, wn = norms(w_grads), norms([tr.weights for tr in traces])
+    cell = next((i for i, tr in enumerate(traces) if isinstance(tr.module, nn.RNNCellBase)), None)
+    time_groups = [] if cell is None else [[g] for g in h_grads[cell]]
+    n = len(traces)  # every norm in one batched call: weight grads, weights, dL/dh, dL/dh_t
+    all_norms = norms(w_grads + [tr.weights for tr in traces] + h_grads + time_groups)
+    wgn, wn, hgn = all_norms[:n], all_norms[n : 2 * n], all_norms[2 * n : 3 * n]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(wn > 0, wgn / np.where(wn > 0, wn, 1.0), np.nan)
-    cell = next((i for i, tr in enumerate(traces) if isinstance(tr.module, nn.RNNCellBase)), None)
     return GradientProfile(
         layer_names=tuple(tr.name for tr in traces),
         activations=tuple(tr.activation.name if tr.activation else "?" for tr in traces),
         weight_grad_norm=wgn,
         weight_norm=wn,
         grad_to_weight=ratio,
-        act_grad_norm=norms(h_grads),
+        act_grad_norm=hgn,
         loss=float(value.detach()),
-        time_grad_norm=None if cell is None else norms([[g] for g in h_grads[cell]]),
+        time_grad_norm=None if cell is None else all_norms[3 * n :],
         **activation_stats(traces),
     )
