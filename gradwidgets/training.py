@@ -191,9 +191,12 @@ def train(
             diverged_at = step
             break
         value.backward()
-        grad_norms = _norms([p.grad if p.grad is not None else p.new_zeros(()) for p in params])
-        total = float(np.sqrt(np.sum(grad_norms**2)))
         record = step % record_every == 0
+        grads = [p.grad if p.grad is not None else p.new_zeros(()) for p in params]
+        # one batched call: every gradient's norm, and (when recording) the weights before the step
+        norms = _norms(grads + flat_w if record else grads)
+        grad_norms, w_norms = norms[: len(params)], norms[len(params) :]
+        total = float(np.sqrt(np.sum(grad_norms**2)))
         layer_g = grouping(grad_norms[order]) if record else None
         if not np.isfinite(total):
             diverged_at = step
@@ -216,7 +219,6 @@ def train(
         if not record:
             continue
         with torch.no_grad():
-            w_norms = _norms(before)
             torch._foreach_sub_(before, flat_w)  # before - after: this step's update
             delta = _norms(before)
         ratio = grouping(delta) / grouping(w_norms)
@@ -231,7 +233,8 @@ def _norms(tensors: list[torch.Tensor]) -> np.ndarray:
     """The norm of each tensor, in one batched call."""
     if not tensors:
         return np.zeros(0)
-    return torch.stack(torch._foreach_norm(tensors)).double().numpy()
+    with torch.no_grad():
+        return torch.stack(torch._foreach_norm(tensors)).double().numpy()
 
 
 class _Grouping:
