@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint unit book lab bench clean
+.PHONY: install test lint unit book lab e2e bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,book]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,book,lab]"
 	touch $@
 
 install: $(STAMP)
@@ -27,7 +27,8 @@ test: lint unit
 # page's warnings, so a failed build deletes its environment: the next build re-reads every
 # page (executed cells still come from the cache) and fails again until the cause is fixed.
 # GRADWIDGETS_BAKE=1 makes each explorer also bake its static face (text/html) as it executes.
-BOOK_BUILD := GRADWIDGETS_BAKE=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+# One torch thread per kernel: the course's small models run faster so on 2 cores.
+BOOK_BUILD := GRADWIDGETS_BAKE=1 OMP_NUM_THREADS=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 BOOK_ENV := _build/.doctrees/environment.pickle
 CI_BOOK_CONFIG := _build/_config.ci.yml
 
@@ -40,14 +41,17 @@ else
 	$(BOOK_BUILD) || { rm -f $(BOOK_ENV); exit 1; }
 endif
 
-# JupyterLab on the chapters for a local learner. The settings override (in .venv, not in your
-# home) makes a double click open a .md chapter as a notebook, through jupytext.
-LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
-
+# JupyterLab on the chapters for a local learner, with the course's settings from
+# tools/lab_settings.py (the end-to-end tests use the same): a double click opens a .md chapter
+# as a notebook, through jupytext, and JupyterLab fetches no news and checks for no update. The
+# settings are written into .venv, not into your home.
 lab: $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,book,lab]"
-	$(BIN)/jupytext-config --settings-file $(LAB_OVERRIDES) set-default-viewer markdown myst
-	$(BIN)/jupyter lab $(LAB_ARGS) book/
+	$(BIN)/python tools/lab_settings.py $(LAB_ARGS) book/
+
+# The end-to-end tests alone: a real JupyterLab on a copy of book/, driven in headless Chromium
+# (`make test` runs them too). Screenshots and timings: artifacts/e2e/.
+e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py

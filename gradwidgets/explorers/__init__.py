@@ -3,6 +3,7 @@
 from .descent import learning_rate
 from .flow import compare, gradient_flow, init_variance
 from .saturation import saturation
+from .spectrum import jacobian_spectrum
 from .trainers import clipping, norm_training
 
 CATALOG = {
@@ -13,6 +14,7 @@ CATALOG = {
     "norm_training": norm_training,
     "clipping": clipping,
     "learning_rate": learning_rate,
+    "jacobian_spectrum": jacobian_spectrum,
 }
 """Every explorer factory by name, with its default arguments."""
 
@@ -22,6 +24,7 @@ __all__ = [
     "compare",
     "gradient_flow",
     "init_variance",
+    "jacobian_spectrum",
     "learning_rate",
     "norm_training",
     "saturation",
