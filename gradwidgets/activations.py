@@ -60,6 +60,11 @@ def _gelu_np(x: np.ndarray) -> np.ndarray:
     return x * 0.5 * (1.0 + np.vectorize(erf)(x / math.sqrt(2.0)))
 
 
+def _coef(a: float) -> str:
+    """A coefficient as it is written in a formula: nothing for 1."""
+    return "" if a == 1 else f"{a:g}\\,"
+
+
 def leaky_relu(negative_slope: float = _LEAKY_SLOPE) -> Activation:
     """Leaky ReLU with the given slope for negative inputs."""
     a = float(negative_slope)
@@ -84,8 +89,8 @@ def elu(alpha: float = 1.0) -> Activation:
         derivative=lambda z: torch.where(z > 0, torch.ones_like(z), a * torch.exp(z.clamp(max=0))),
         max_derivative=max(1.0, a),
         gain=_second_moment_gain(lambda x: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0)))),
-        formula=rf"f(z) = z \text{{ if }} z > 0 \text{{ else }} {a:g}\,(e^z - 1)",
-        derivative_formula=rf"f'(z) = 1 \text{{ if }} z > 0 \text{{ else }} {a:g}\,e^z",
+        formula=rf"f(z) = z \text{{ if }} z > 0 \text{{ else }} {_coef(a)}(e^z - 1)",
+        derivative_formula=rf"f'(z) = 1 \text{{ if }} z > 0 \text{{ else }} {_coef(a)}e^z",
         saturates=True,
     )
 

@@ -107,7 +107,7 @@ def activation_stats(traces: list[LayerTrace]) -> dict[str, np.ndarray]:
                 if from_h is not None:
                     d = from_h(h, scratch.setdefault((h.shape, h.dtype), np.empty_like(h)))
                 else:
-                    d = act.derivative(z_t.detach().float()).numpy()
+                    d = np.abs(act.derivative(z_t.detach().float()).numpy())  # GELU's slope dips below 0
                 acc.saturated += np.count_nonzero(d < SATURATION_THRESHOLD * act.max_derivative)
             mean, std, sat, dead = acc.stats(tr.hs[0].shape[tr.unit_dim])
             out["act_mean"][i], out["act_std"][i], out["dead_fraction"][i] = mean, std, dead

@@ -76,9 +76,16 @@ def _pct(x: float) -> str:
 
 
 def norms(groups: list[list[torch.Tensor | None]]) -> np.ndarray:
-    """The norm of each group of tensors taken together (None counts as zero), batched."""
+    """The norm of each group of tensors taken together (None counts as zero), batched.
+
+    A float32 norm under- or overflows beyond about 1e-19 and 1e19 even when every entry is
+    finite: such results (0 or inf) are recomputed in float64.
+    """
     flat = [t.detach() for ts in groups for t in ts if t is not None]
-    sq = iter((torch.stack(torch._foreach_norm(flat)).double() ** 2).tolist() if flat else [])
+    values = torch.stack(torch._foreach_norm(flat)).double() if flat else torch.zeros(0, dtype=torch.float64)
+    for i in torch.nonzero((values == 0) | ~torch.isfinite(values)).flatten().tolist():
+        values[i] = torch.linalg.vector_norm(flat[i].double())
+    sq = iter((values**2).tolist())
     return np.sqrt([sum(next(sq) for t in ts if t is not None) for ts in groups])
 
 

@@ -221,7 +221,9 @@ def train(
         with torch.no_grad():
             torch._foreach_sub_(before, flat_w)  # before - after: this step's update
             delta = _norms(before)
-        ratio = grouping(delta) / grouping(w_norms)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a zero weight has no ratio: nan
+            w_group = grouping(w_norms)
+            ratio = np.where(w_group > 0, grouping(delta) / np.where(w_group > 0, w_group, 1.0), np.nan)
         records.append(StepRecord(step, losses[-1], layer_g, total, total_after, ratio))
         if callback is not None and callback(records[-1]):
             stopped_at = step

@@ -143,3 +143,24 @@ def test_non_finite_is_a_result_not_an_exception(regression):
     prof = gw.gradient_profile(model, regression.X, regression.y)
     assert not prof.finite
     assert np.isnan(prof.loss)
+
+
+def test_tiny_gradients_do_not_underflow_to_zero(spirals):
+    """A 40-layer sigmoid net's first gradients are ~1e-25: float32 norms would say 0."""
+    model = gw.build_mlp(40, activation="sigmoid")
+    prof = gw.gradient_profile(model, spirals.X, spirals.y.float())
+    loss = nn.functional.mse_loss(model(spirals.X), spirals.y.float().reshape(-1, 1))
+    (ref,) = torch.autograd.grad(loss, [model.hidden_linears[0].weight])
+    assert 0 < prof.weight_grad_norm[0] < 1e-15
+    assert prof.weight_grad_norm[0] == pytest.approx(float(ref.double().norm()), rel=1e-4)
+    assert np.all(prof.act_grad_norm > 0)
+
+
+def test_gelu_negative_slopes_are_not_counted_as_saturated(spirals):
+    """GELU's slope dips to about -0.13 near z = -0.75: a steep (if negative) slope is not flat."""
+    model = gw.build_mlp(2, width=16, activation="gelu")
+    prof = gw.gradient_profile(model, spirals.X, spirals.y.float())
+    act = gw.get_activation("gelu")
+    z = model.preactivations(spirals.X)[0]
+    expected = float((act.derivative(z).abs() < 0.05 * act.max_derivative).float().mean())
+    assert prof.saturation[0] == pytest.approx(expected)

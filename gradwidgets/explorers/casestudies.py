@@ -1,0 +1,155 @@
+"""Explorers of models from outside the course: a plain CNN, and memory through time in a GRU/LSTM."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from bokeh.layouts import column
+
+from ..casestudies import build_cnn, build_sequence_model, input_grad_norms, random_images
+from ..explorer import Explorer, Result
+from ..plots import activation_distribution_figure, gradient_norms_figure
+from ..plots_casestudies import time_grad_columns, time_grad_figure
+from ..probes import gradient_profile
+from ._common import INIT_LABELS, NORM_LABELS, control, dataset, describe, profile_data
+
+CELL_LABELS = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
+
+
+def _profile_figures(sources):
+    return column(
+        gradient_norms_figure(sources["grads"]),
+        activation_distribution_figure(sources["acts"]),
+        sizing_mode="stretch_width",
+    )
+
+
+def cnn_flow(
+    depths: Sequence[int] = (4, 10, 16),
+    activations: Sequence[str] = ("sigmoid", "tanh", "relu"),
+    inits: Sequence[str] = ("pytorch_default", "xavier_normal", "kaiming_normal"),
+    norms: Sequence[str | None] = (None, "batch"),
+    channels: int = 8,
+    batch: int = 64,
+    **defaults,
+) -> Explorer:
+    """Gradient norm and activations per layer of a plain CNN (:func:`~gradwidgets.casestudies.build_cnn`).
+
+    One forward and backward pass with cross-entropy on :func:`~gradwidgets.casestudies.random_images`
+    (``batch`` images, seed 0); the convolutions and the head are the layers shown.
+
+    Parameters
+    ----------
+    depths, activations, inits, norms : sequence
+        The choices offered (the static page bakes every combination).
+    channels : int
+        Channels of every convolution.
+    batch : int
+        Images in the batch.
+    **defaults
+        Starting values by control name (``depth``, ``activation``, ``init``, ``norm``); the
+        depth defaults to the largest offered.
+
+    Returns
+    -------
+    Explorer
+    """
+    controls = [
+        control("depth", "Convolutions", depths, defaults, max(depths)),
+        control("activation", "Activation", activations, defaults),
+        control("init", "Init", inits, defaults, labels=[INIT_LABELS[i] for i in inits]),
+        control("norm", "Normalization", norms, defaults, labels=[NORM_LABELS[n] for n in norms]),
+    ]
+    fixed = {c.name: c.default for c in controls if len(c.options) == 1}
+
+    def compute(cfg, emit) -> Result:
+        cfg = {**fixed, **cfg}
+        data = random_images(batch)
+        model = build_cnn(cfg["depth"], channels, cfg["activation"], cfg["init"], cfg["norm"])
+        profile = gradient_profile(model, data.X, data.y, loss="cross_entropy")
+        status, problem = describe(profile)
+        return Result(profile_data(profile), status, problem=problem)
+
+    return Explorer(
+        "cnn-flow",
+        "Gradient flow through a plain CNN",
+        tuple(c for c in controls if len(c.options) > 1),
+        compute,
+        _profile_figures,
+        description="One forward and backward pass of a fresh CNN on a batch of random images.",
+    )
+
+
+def _memory_status(values: np.ndarray) -> tuple[str, bool]:
+    first, last = float(values[0]), float(values[-1])
+    if not np.isfinite(values).all():
+        return "A gradient is not finite.", True
+    if first == 0.0:
+        zero = int(np.sum(values == 0.0))
+        return f"The first {zero} time steps receive a gradient of exactly 0 (float32 underflow).", True
+    ratio = first / last
+    text = f"Step 1 receives {ratio:.1e} × the gradient of the last step."
+    return text, ratio < 1e-4
+
+
+def sequence_memory(
+    cells: Sequence[str] = ("gru", "lstm"),
+    gate_biases: Sequence[float | None] = (None, 1.0, 2.0, 3.0),
+    seq_lens: Sequence[int] = (25, 50, 100, 200),
+    hidden_size: int = 32,
+    n: int = 64,
+    **defaults,
+) -> Explorer:
+    """The gradient reaching each time step of a GRU or LSTM read out at the last step.
+
+    ||dL/dx_t|| (:func:`~gradwidgets.casestudies.input_grad_norms`) on the adding problem, for a
+    fresh :func:`~gradwidgets.casestudies.build_sequence_model` (seed 0) whose memory gate
+    (LSTM: forget gate, GRU: update gate) starts at the chosen bias.
+
+    Parameters
+    ----------
+    cells : sequence of {"gru", "lstm"}
+        The recurrent layers offered.
+    gate_biases : sequence of float or None
+        Initial biases of the memory gate; None is PyTorch's default init.
+    seq_lens : sequence of int
+        Sequence lengths.
+    hidden_size : int
+        Hidden units.
+    n : int
+        Sequences in the batch.
+    **defaults
+        Starting values by control name (``cell``, ``gate_bias``, ``seq_len``); the length
+        defaults to 100 when offered.
+
+    Returns
+    -------
+    Explorer
+    """
+    if "rnn" in cells:
+        raise ValueError("cells: a vanilla RNN has no gate to bias; offer 'gru' and/or 'lstm'")
+    bias_labels = ["PyTorch default" if b is None else f"{b:g}" for b in gate_biases]
+    controls = [
+        control("cell", "Recurrent layer", cells, defaults, "lstm", [CELL_LABELS[c] for c in cells]),
+        control("gate_bias", "Memory-gate bias", gate_biases, defaults, labels=bias_labels),
+        control("seq_len", "Sequence length", seq_lens, defaults, 100),
+    ]
+    fixed = {c.name: c.default for c in controls if len(c.options) == 1}
+
+    def compute(cfg, emit) -> Result:
+        cfg = {**fixed, **cfg}
+        data = dataset("adding", n, 0, cfg["seq_len"])
+        model = build_sequence_model(cfg["cell"], 2, hidden_size, cfg["gate_bias"])
+        values = input_grad_norms(model, data.X, data.y)
+        status, problem = _memory_status(values)
+        return Result({"time": time_grad_columns(values)}, status, problem=problem)
+
+    return Explorer(
+        "sequence-memory",
+        "How far back does the gradient reach?",
+        tuple(c for c in controls if len(c.options) > 1),
+        compute,
+        lambda sources: time_grad_figure(sources["time"]),
+        description="One forward and backward pass of a fresh GRU/LSTM on the adding problem.",
+    )

@@ -1,0 +1,536 @@
+"""The claims of book/diagnose.md, checked on the chapter's own code.
+
+The ``chapter`` fixture runs every code cell of the chapter once (as the book build does, but
+with one thread) and keeps the namespace; the values the chapter glues into its prose are
+collected in ``chapter["glued"]``. Each test quotes the sentence it checks.
+"""
+
+import re
+from pathlib import Path
+
+import jupytext
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+import gradwidgets as gw
+from gradwidgets.casestudies import build_cnn, build_sequence_model, input_grad_norms
+from gradwidgets.explorers.casestudies import cnn_flow, sequence_memory
+
+CHAPTER = Path(__file__).resolve().parents[1] / "book" / "diagnose.md"
+
+
+@pytest.fixture(scope="module")
+def chapter():
+    """The namespace after running the chapter's code cells; glued values in ``["glued"]``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    glued = {}
+
+    def glue(name, value, display=True):
+        glued[name] = value
+
+    ns = {"__name__": "diagnose_chapter"}
+    try:
+        for cell in jupytext.read(CHAPTER).cells:
+            if cell.cell_type == "code":
+                exec(compile(cell.source, str(CHAPTER), "exec"), ns)
+                ns["glue"] = glue  # replaces myst_nb.glue, imported by the first cell
+    finally:
+        torch.set_num_threads(threads)
+    ns["glued"] = glued
+    return ns
+
+
+def _first_last(values):
+    return values[0] / values[-1]
+
+
+# ---- why per-layer gradient norms
+
+
+def test_backward_recursion_and_outer_product():
+    """'delta_l = diag(f'(z_l)) W_{l+1}^T delta_{l+1}' and 'For one example,
+    ||dL/dW_l|| = ||delta_l|| ||h_{l-1}||.'"""
+    torch.manual_seed(0)
+    net = gw.build_mlp(3, activation="tanh").double()
+    x, target = torch.randn(1, 2, dtype=torch.float64), torch.randn(1, 1, dtype=torch.float64)
+    lin = net.hidden_linears
+    z1 = lin[0](x)
+    h1 = torch.tanh(z1)
+    z2 = lin[1](h1)
+    h2 = torch.tanh(z2)
+    loss = F.mse_loss(net.head(torch.tanh(lin[2](h2))), target)
+    d1, d2, g2 = torch.autograd.grad(loss, [z1, z2, lin[1].weight])
+    assert torch.allclose(d1, (1 - h1**2) * (d2 @ lin[1].weight))
+    assert float(g2.norm()) == pytest.approx(float((d2.norm() * h1.norm()).detach()), rel=1e-12)
+
+
+# ---- reading a report
+
+
+def test_sigmoid_report_flags_the_first_layers(chapter):
+    """'Here {mlp_vanishing} of the 20 layers are flagged vanishing: the first layer's gradient is
+    {mlp_first}, a fraction {mlp_ratio} of the last layer's.'"""
+    r = chapter["report"]
+    flagged = r.flagged("vanishing")
+    assert len(flagged) == chapter["glued"]["mlp_vanishing"] >= 10
+    assert flagged == r.layer_names[: len(flagged)]  # the layers nearest the input
+    assert r.profile.weight_grad_norm[0] < 1e-12
+    assert r.profile.first_last_ratio < 1e-10
+    assert not r.healthy
+
+
+def test_healthy_relu_report(chapter):
+    """'No flag. The first layer gets {healthy_ratio} of the last layer's gradient.' and
+    'report.healthy is True only without any flag'."""
+    h = chapter["healthy"]
+    assert h.healthy and not any(h.flags)
+    assert 0.01 < h.profile.first_last_ratio < 10
+
+
+def test_relu_saturated_column_and_dead_units(chapter):
+    """'Its saturated column reads at least {healthy_sat} in every layer ... and up to {healthy_dead}
+    of a layer's units are silent on this batch: that is why the dead threshold sits at one half.'"""
+    p = chapter["healthy"].profile
+    assert p.saturation.min() >= 0.3
+    assert 0.25 < p.dead_fraction.max() < gw.diagnosis.DEAD_FRACTION
+
+
+def test_wide_tanh_raises_two_flags_both_about_init(chapter):
+    """'{wide_exploding} layers are flagged exploding and {wide_saturated} saturated. Each flag comes
+    with its own remedy, and both point at the same suspect, the initialization.'"""
+    w = chapter["wide"]
+    assert len(w.flagged("exploding")) >= 10 and len(w.flagged("saturated")) >= 10
+    assert w.profile.weight_grad_norm[0] > 1e5
+    assert {r.flag for r in w.remedies} == {"exploding", "saturated"}
+    assert all("init" in r.advice for r in w.remedies)
+
+
+def test_nan_remedy_says_where_it_came_from(chapter):
+    """'The remedy starts with where the NaN came from: the parameter that already holds it and the
+    first layer whose activations are not finite.'"""
+    advice = chapter["broken"].remedies[0].advice
+    assert chapter["broken"].remedies[0].flag == "non-finite"
+    assert advice.startswith("The parameters blocks.5.linear.weight are already NaN")
+    assert "first non-finite activation is at blocks.5.linear" in advice
+
+
+def test_thresholds_quoted_in_the_chapter():
+    """'below 10^-4 times the largest one at layer l or nearer the output, or below 10^-6';
+    'above 10^3 times the median ... or above 10^3'; 'more than half'; 'below 5%'."""
+    dg = gw.diagnosis
+    assert (dg.VANISHING_RELATIVE, dg.VANISHING_ABSOLUTE) == (1e-4, 1e-6)
+    assert (dg.EXPLODING_RELATIVE, dg.EXPLODING_ABSOLUTE) == (1e3, 1e3)
+    assert dg.SATURATED_FRACTION == dg.DEAD_FRACTION == 0.5
+    assert gw.SATURATION_THRESHOLD == 0.05
+    assert set(dg.SATURATING_ACTIVATIONS) == {"sigmoid", "tanh", "elu", "selu"}
+
+
+def test_float32_rounds_away_an_update_below_the_vanishing_bound():
+    """'for a 64 x 64 layer with weights around 0.1 and a learning rate up to 0.1, a gradient of norm
+    10^-6 gives each weight an update below half the gap between it and the next float32 number'."""
+    w = torch.full((64, 64), 0.1)
+    update = 0.1 * torch.full((64, 64), 1e-6 / 64)  # lr * entry of a gradient of norm 1e-6
+    assert torch.equal(w - update, w)
+
+
+def test_exploding_absolute_bound_beats_a_whole_layer():
+    """'at lr = 0.01, one step would move the layer by more than 10, more than the norm of a whole
+    initialised 64 x 64 layer.'"""
+    layer = gw.build_mlp(2, width=64, init="xavier_normal").hidden_linears[1]
+    assert 0.01 * gw.diagnosis.EXPLODING_ABSOLUTE >= 10 > float(layer.weight.detach().norm())
+
+
+# ---- a deep CNN
+
+
+def test_cnn_report_uses_cross_entropy_and_module_names(chapter):
+    """'diagnose chose cross-entropy' and 'the convolutions are 0, 2, ..., 30 and the linear layer 34'."""
+    r = chapter["cnn_report"]
+    assert r.loss_name == "cross_entropy"
+    assert r.layer_names == (*(str(i) for i in range(0, 32, 2)), "34")
+
+
+def test_cnn_vanishing_without_saturation(chapter):
+    """'{cnn_vanishing} of the 16 convolutions are flagged vanishing, and the first gets a gradient of
+    {cnn_first} ... No layer is saturated.'"""
+    r = chapter["cnn_report"]
+    assert len(r.flagged("vanishing")) >= 10
+    assert r.profile.weight_grad_norm[0] < 1e-15
+    assert r.profile.first_last_ratio < 1e-14  # 'Sixteen factors of that size make the 10^-16'
+    assert not r.flagged("saturated")
+    assert np.nanmax(r.profile.saturation) < 0.05
+
+
+def test_cnn_per_layer_factor_matches_the_estimate(chapter):
+    """'Together at most about 0.14 per layer' and 'The measured factor, {cnn_per_layer} per
+    convolution, is of the size of this rough estimate'."""
+    assert chapter["predicted"] == pytest.approx(0.144, abs=0.001)
+    assert 0.05 < chapter["per_layer"] < chapter["predicted"]
+
+
+def test_pytorch_default_conv_init_variance():
+    """'PyTorch's default initialization draws each weight uniformly from +-1/sqrt(n_in), a variance
+    of 1/(3 n_in), where n_in = 8 * 9 = 72'."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(8, 8, 3)
+    bound = 1 / 72**0.5
+    assert float(conv.weight.detach().abs().max()) <= bound
+    assert float(conv.weight.detach().var()) == pytest.approx(1 / (3 * 72), rel=0.15)
+
+
+def test_cnn_remedies(chapter):
+    """'ReLU with PyTorch's default initialization still vanishes ... and {relu_default_dead} layers
+    are now flagged dead ... With He's initialization the first layer gets {relu_he_ratio} ...
+    Batch norm rescues even the sigmoid network ... no layer is flagged.'"""
+    v = chapter["variants"]
+    half = v["ReLU, default init"]
+    assert half.flagged("vanishing") and len(half.flagged("dead")) >= 3
+    assert half.profile.first_last_ratio < 1e-6
+    for name in ("ReLU, He init", "sigmoid + batch norm", "ReLU + batch norm"):
+        assert v[name].healthy, name
+    assert v["ReLU, He init"].profile.first_last_ratio > 1e-2
+    assert v["sigmoid + batch norm"].profile.first_last_ratio < 1e-2  # 'small', yet not flagged
+
+
+def test_dead_channels_have_negative_biases(chapter):
+    """'a channel with a negative bias then outputs 0 everywhere (every dead channel here has one).'"""
+    net = chapter["plain_cnn"](torch.nn.ReLU)
+    h, dead_count = chapter["images"], 0
+    with torch.no_grad():
+        for i, module in enumerate(net):
+            h = module(h)
+            if isinstance(module, torch.nn.ReLU):
+                dead = h.amax(dim=(0, 2, 3)) == 0
+                assert (net[i - 1].bias[dead] < 0).all()
+                dead_count += int(dead.sum())
+    assert dead_count > 20
+
+
+def test_same_weights_different_activation(chapter):
+    """'The first two networks above have exactly the same weights ... only the activation differs,
+    and the first layer's share of the gradient differs by orders of magnitude.'"""
+    a, b = chapter["plain_cnn"](), chapter["plain_cnn"](torch.nn.ReLU)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    v = chapter["variants"]
+    ratio = (
+        v["ReLU, default init"].profile.first_last_ratio / v["sigmoid, default init"].profile.first_last_ratio
+    )
+    assert ratio > 1e4
+
+
+# ---- an LSTM
+
+
+def test_lstm_report_is_blind_to_time(chapter):
+    """'No flag, and only two rows: one for the whole nn.LSTM, one for the linear read-out.'"""
+    r = chapter["lstm_report"]
+    assert r.healthy
+    assert r.layer_types == ("LSTM", "Linear")
+
+
+def test_lstm_gradient_vanishes_through_time(chapter):
+    """'Step 1 receives {lstm_first} of the last step's gradient, step 50 {lstm_mid}: a factor of about
+    {lstm_step} per step ... (the measured {lstm_step} per step is close to that [1/2]).'"""
+    g = chapter["default_lstm"]
+    assert len(g) == 100
+    assert g[0] / g[-1] < 1e-15 and g[49] / g[-1] < 1e-8
+    assert 0.45 < (g[0] / g[-1]) ** (1 / 99) < 0.75
+
+
+def test_input_grad_norms_is_one_autograd_call(chapter):
+    """'input_grad_norms(model, X, y) computes ||dL/dx_t|| for every time step t, with one
+    torch.autograd.grad(loss, X)'."""
+    net, seq = chapter["lstm_net"], chapter["seq"]
+    X = seq.X.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(F.mse_loss(net(X), seq.y), X)
+    expected = grad.double().norm(dim=(0, 2)).numpy()
+    np.testing.assert_allclose(chapter["default_lstm"], expected, rtol=1e-5)
+
+
+def test_forget_gate_is_the_second_quarter_of_the_bias():
+    """'PyTorch stores the four gates' biases in one vector, in the order input, forget, cell, output,
+    so the forget gate is its second quarter'."""
+    lstm = torch.nn.LSTM(1, 1, batch_first=True)
+    with torch.no_grad():
+        for p in lstm.parameters():
+            p.zero_()
+        lstm.bias_ih_l0[1] = 50.0  # forget gate fully open, every other gate at sigmoid(0) = 1/2
+        lstm.weight_ih_l0[2] = 1.0  # cell input g = tanh(x)
+    x = torch.tensor([[[10.0], [0.0]]])  # write at step 1, nothing at step 2
+    with torch.no_grad():
+        _, (_, c) = lstm(x)
+    assert float(c) == pytest.approx(0.5 * np.tanh(10.0), rel=1e-4)  # kept: f = 1
+
+
+def test_forget_bias_opens_the_memory(chapter):
+    """'With a bias of 1 the first step receives {fb1_first} of the last step's gradient, better by many
+    orders of magnitude but still tiny over 100 steps; with 3 the ratio is {fb3_first}: every step of
+    the sequence is heard.'"""
+    r = chapter["ratios"]
+    assert r["forget bias 1"] > 1e6 * r["PyTorch default"]
+    assert r["forget bias 1"] < 1e-4
+    assert r["forget bias 3"] > 0.1
+    assert chapter["through_time"]["forget bias 3"].min() > 0.1 * chapter["through_time"]["forget bias 3"][-1]
+
+
+# ---- a Transformer encoder
+
+
+def test_transformer_report_is_flat(chapter):
+    """'The report has {tf_rows} rows ... No flag: over 19 layers the largest and smallest gradient
+    norms differ by a factor of only {tf_spread}.'"""
+    r = chapter["transformer_report"]
+    assert len(r) == 19 and r.healthy
+    assert r.layer_types[:3] == ("MultiheadAttention", "Linear", "Linear")
+    g = r.profile.weight_grad_norm
+    assert g.max() / g.min() < 50
+
+
+def test_normal_init_explodes_and_xavier_fixes_it(chapter):
+    """'With N(0, 1) weights the loss is in the thousands and {tf_exploding} layers are flagged
+    exploding ... xavier_uniform_ has no flag.' and the remedy's first advice is a smaller init."""
+    bad, good = chapter["normal_report"], chapter["xavier_report"]
+    assert bad.profile.loss > 1000 and len(bad.flagged("exploding")) >= 5
+    assert good.healthy
+    assert bad.remedies[0].advice.startswith("lower the init gain")
+
+
+def test_attention_outputs_grow_by_n(chapter):
+    """'the attention outputs have a standard deviation of {tf_attn_std} ... sqrt(32) * sqrt(32) = 32.'"""
+    r = chapter["normal_report"]
+    attn = [i for i, t in enumerate(r.layer_types) if t == "MultiheadAttention"]
+    assert len(attn) == 6
+    std = r.profile.act_std[attn]
+    np.testing.assert_array_equal(std, chapter["attn_std"])
+    assert ((std > 20) & (std < 45)).all()
+
+
+def test_attention_becomes_one_hot(chapter):
+    """'Queries and keys grow the same way, so the attention weights become nearly one-hot'."""
+    model = chapter["init_matrices"](chapter["TinyTransformer"](), torch.nn.init.normal_)
+    block, tokens = model.encoder.layers[0], chapter["tokens"]
+    x = block.norm1(tokens)
+    with torch.no_grad():
+        _, weights = block.self_attn(x, x, x, need_weights=True, average_attn_weights=False)
+        _, default = chapter["TinyTransformer"]().encoder.layers[0].self_attn(x, x, x, need_weights=True)
+    assert float(weights.max(-1).values.mean()) > 0.9
+    assert float(default.max(-1).values.mean()) < 0.5
+
+
+# ---- watch
+
+
+def test_watched_loss_falls_while_the_first_layer_gets_nothing(chapter):
+    """'The loss fell from {watch_loss0} to {watch_loss1} ... The first layers sit in the darkest color
+    at every step; the largest gradient the first layer ever got was {watch_first_max}.'"""
+    h = chapter["history"]
+    assert h.final_loss < 0.8 * h.loss[0]
+    assert len(h.loss) == 100 and h.layer_grad_norm.shape == (100, 16)
+    darkest = 10**gw.plots.HEATMAP_LOW
+    assert h.layer_grad_norm[:, 0].max() < darkest
+    assert (h.layer_grad_norm[:, :3] < darkest).all()
+
+
+def test_watch_records_every_kth_step_before_clipping():
+    """'at the end of each loss.backward(), before any clipping or optimizer step, it takes the norm
+    of every layer's weight gradient (every=10 records only every tenth step)'."""
+    net = gw.build_mlp(3, activation="tanh")
+    data = gw.make_dataset("spirals", 64)
+    with gw.watch(net, every=10) as w:
+        for _ in range(20):
+            net.zero_grad()
+            F.mse_loss(net(data.X), data.y.float()[:, None]).backward()
+            before = float(net.hidden_linears[0].weight.grad.norm())
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1e-6)
+            w.log_loss(0.0)
+    h = w.history()
+    assert list(h.steps) == [0, 10]
+    assert h.layer_grad_norm[-1, 0] == pytest.approx(before, rel=1e-6)
+    assert w.closed
+
+
+# ---- the command line
+
+
+def test_cli_prints_the_cnn_report_number_for_number(chapter):
+    """'It is the report of the CNN section, number for number: the command's batch is drawn exactly
+    as the chapter drew images and labels.'"""
+    out = chapter["done"].stdout
+    rows = [line.split() for line in out.splitlines() if re.match(r"^\s+\d+\s+(Conv2d|Linear)\s", line)]
+    printed = np.array([float(r[3]) for r in rows])
+    np.testing.assert_allclose(printed, chapter["cnn_report"].profile.weight_grad_norm, rtol=6e-3)
+    assert f"vanishing ({len(chapter['cnn_report'].flagged('vanishing'))})" in out
+
+
+def test_cli_html_page_is_standalone(chapter):
+    """'--html also writes a standalone page with the table and the plot, which opens offline.'"""
+    page = (chapter["workdir"] / "cnn_report.html").read_text()
+    assert "gw-report" in page and "Bokeh" in page
+    assert not re.search(r"<script[^>]+src=\"https?:", page)
+
+
+# ---- explorers
+
+
+def test_cnn_explorer_starts_at_the_chapter_network(chapter):
+    """'The first explorer builds the plain CNN of this chapter (it starts at the same network, with
+    the same seed) for three depths, three activations, three initializations and with or without
+    batch norm'."""
+    ex = cnn_flow()
+    assert ex.grid_size == 54
+    assert ex.default_config == {
+        "depth": 16,
+        "activation": "sigmoid",
+        "init": "pytorch_default",
+        "norm": None,
+    }
+    a, b = build_cnn(), chapter["sigmoid_cnn"]
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    got = ex.run(ex.default_config).data["grads"]["value"]
+    np.testing.assert_allclose(got, chapter["cnn_report"].profile.weight_grad_norm, rtol=1e-4)
+
+
+def test_cnn_explorer_one_decade_per_convolution():
+    """'sigmoid with PyTorch's default init at 4, 10 and 16 convolutions: each extra convolution takes
+    about one more decade off the first layer's gradient'."""
+    ex = cnn_flow()
+    r = {d: _first_last(ex.run(ex.config(depth=d)).data["grads"]["value"]) for d in (4, 10, 16)}
+    assert 0.6 < np.log10(r[4] / r[16]) / 12 < 1.4
+    assert 0.6 < np.log10(r[10] / r[16]) / 6 < 1.4
+
+
+def test_cnn_explorer_batch_norm_with_every_activation():
+    """'batch norm with each activation: every layer's gradient comes within about three decades of
+    the largest, even with the sigmoid.'"""
+    ex = cnn_flow()
+    for act in ("sigmoid", "tanh", "relu"):
+        g = ex.run(ex.config(activation=act, norm="batch")).data["grads"]["value"]
+        assert g.min() / g.max() > 3e-4, act
+
+
+def test_sequence_explorer_line_is_straight():
+    """'the LSTM with PyTorch's default init at 25, 50, 100 and 200 steps: the line is straight on the
+    log scale, so the loss of memory is exponential in the distance'."""
+    ex = sequence_memory()
+    for length in (25, 50, 100, 200):
+        v = ex.run(ex.config(seq_len=length)).data["time"]["value"]
+        t, lv = np.arange(1, length + 1), np.log10(v)
+        fit = np.polyval(np.polyfit(t, lv, 1), t)
+        assert 1 - ((lv - fit) ** 2).sum() / ((lv - lv.mean()) ** 2).sum() > 0.98, length
+
+
+def test_sequence_explorer_default_is_the_chapter_lstm(chapter):
+    """The explorer's default (LSTM, PyTorch default, 100 steps) is the chapter's lstm_net on ``seq``."""
+    ex = sequence_memory()
+    got = ex.run(ex.default_config).data["time"]["value"]
+    np.testing.assert_allclose(got, chapter["default_lstm"], rtol=1e-5)
+
+
+# ---- myths
+
+
+def test_loss_fell_to_the_best_constant_and_the_first_layer_did_not_move(chapter):
+    """'The sigmoid network's loss fell to {myth_final}, the loss of predicting the mean ({myth_var})
+    ... The first layer's weights did not change by a single bit ... The same loop with tanh reaches
+    {myth_tanh}.'"""
+    var = chapter["constant_loss"]
+    assert abs(chapter["history"].final_loss - var) < 0.01 * var
+    assert torch.equal(chapter["first_before"], chapter["first_after"])
+    assert chapter["tanh_history"].final_loss < 0.5 * var
+
+
+def test_histograms_look_alike_but_differ_in_scale(chapter):
+    """'Three spreads of values around zero ... a standard deviation of {hist_first} for the first
+    convolution, {hist_last} for the last.'"""
+    grads, scales = chapter["grads"], chapter["scales"]
+    assert scales[0] / scales[-1] < 1e-12
+    for g in grads:
+        assert abs(float(g.mean())) < float(g.std())
+
+
+def test_gates_do_not_help_at_initialization(chapter):
+    """'At initialization the LSTM passes back no more of the gradient over 50 steps ({myth_lstm}) than
+    the vanilla RNN ({myth_rnn}), and neither does the GRU ({myth_gru}).'"""
+    r = chapter["ratios_by_cell"]
+    assert r["lstm"] <= r["rnn"] and r["gru"] <= r["rnn"]
+    assert max(r.values()) < 1e-6
+
+
+def test_build_sequence_model_lstm_is_lstm_net(chapter):
+    """'build_sequence_model(cell) builds the read-out network of that section ... (so its LSTM is
+    lstm_net, weight for weight)'."""
+    a, b = build_sequence_model("lstm"), chapter["lstm_net"]
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+# ---- exercises
+
+
+def test_exercise_cnn_explorer_half_remedy():
+    """Solution: default init gives a vanishing status and high dead bars in most layers; He gives a
+    similar-scale status and 'at most one channel of eight in a layer' dead."""
+    ex = cnn_flow()
+    half = ex.run(ex.config(activation="relu"))
+    he = ex.run(ex.config(activation="relu", init="kaiming_normal"))
+    assert "vanishing" in half.status and half.problem
+    dead = half.data["acts"]["dead"][:-1]
+    assert (dead >= 0.375).sum() >= len(dead) // 2
+    assert "similar scale" in he.status and not he.problem
+    assert he.data["acts"]["dead"].max() <= 0.125
+
+
+def test_exercise_sequence_explorer_biases(chapter):
+    """Solution: LSTM needs a bias of {ex_mem_lstm}, GRU {ex_mem_gru}; the default gives step 1 about
+    {ex_mem_default}, 'at the edge of the smallest numbers float32 can hold'; 0.9^199 ~ 1e-9."""
+    glued = chapter["glued"]
+    assert (glued["ex_mem_lstm"], glued["ex_mem_gru"]) == ("2", "3")
+    assert float(glued["ex_mem_default"]) < 1e-35
+    assert 0.5e-9 < 0.9**199 < 2e-9
+
+
+def test_exercise_adam_moves_the_first_layer(chapter):
+    """'the first layer moved by {ex_adam_change} of its size, although its gradient never exceeded
+    {ex_adam_grad} ... after 100 steps the loss is still that of the best constant.'"""
+    assert chapter["change"] > 1e-5
+    adam = chapter["adam_history"]
+    assert adam.layer_grad_norm[:, 0].max() < 1e-9
+    assert abs(adam.final_loss - chapter["constant_loss"]) < 0.01 * chapter["constant_loss"]
+    assert 1e-3 / 1e-8 == pytest.approx(1e5)  # 'a gradient multiplied by 10^5 here'
+
+
+def test_exercise_xavier_removes_both_flags(chapter):
+    """'init="xavier_normal" ... removes both ... each layer multiplies the gradient by about 1
+    (first/last {ex_wide_ratio}) instead of about {wide_factor}'."""
+    assert chapter["fixed"].healthy
+    assert 0.1 < chapter["fixed"].profile.first_last_ratio < 10
+    assert float(chapter["glued"]["wide_factor"]) > 1.5
+    assert 1 / 64 == pytest.approx(2 / (64 + 64))
+
+
+def test_exercise_relu_default_variance_is_six_times_too_small():
+    """'PyTorch's default variance, 1/(3 n_in), is six times smaller than the 2/n_in that ReLU needs
+    ... about sqrt(6) ~ 2.4'."""
+    n = 72
+    assert (2 / n) / (1 / (3 * n)) == pytest.approx(6)
+    assert 6**0.5 == pytest.approx(2.45, abs=0.01)
+
+
+def test_every_glued_value_is_used_and_defined(chapter):
+    """Every {glue:text} role of the chapter names a value the code glues."""
+    text = CHAPTER.read_text()
+    used = set(re.findall(r"\{glue:text\}`([a-z0-9_]+)", text))
+    assert used and used <= set(chapter["glued"])
+    assert set(chapter["glued"]) <= used
+
+
+def test_input_grad_norms_leaves_the_model_alone():
+    """input_grad_norms takes no step and leaves .grad untouched (the chapter calls it on live models)."""
+    net = build_sequence_model("gru")
+    seq = gw.make_dataset("adding", 8, seq_len=5)
+    before = [p.detach().clone() for p in net.parameters()]
+    input_grad_norms(net, seq.X, seq.y)
+    assert all(p.grad is None for p in net.parameters())
+    assert all(torch.equal(p, q) for p, q in zip(before, net.parameters(), strict=True))

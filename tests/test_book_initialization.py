@@ -1,0 +1,438 @@
+"""The claims of book/initialization.md, each recomputed with the chapter's own settings."""
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import gradwidgets as gw
+from gradwidgets.explorers import compare, init_variance
+from gradwidgets.jacobians import jacobian_singular_values, layer_jacobians
+
+INITS = ["normal", "pytorch_default", "lecun_normal", "xavier_normal", "kaiming_normal", "orthogonal"]
+
+
+@functools.cache
+def _batch():
+    data = gw.make_dataset("spirals", 256)
+    return data.X, data.y.float()
+
+
+@functools.cache
+def _profile(activation, init, depth=30):
+    X, y = _batch()
+    return gw.gradient_profile(gw.build_mlp(depth, activation=activation, init=init), X, y)
+
+
+def _n_var(activation, init):
+    gain = gw.build_mlp(2, activation=activation, init=init).config["gain"]
+    return 64 * gw.INITS[init].variance(64, 64, gain=gain)
+
+
+def _sgd(model, steps, lr=0.1, after_first=None):
+    """The chapter's plain PyTorch loop."""
+    X, y = _batch()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    for step in range(steps):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(X).squeeze(1), y).backward()
+        optimizer.step()
+        if step == 0 and after_first is not None:
+            after_first([n for n, p in model.named_parameters() if p.abs().max() > 0])
+
+
+# ---- zero and constant weights
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_zero_init_gradients_are_exactly_zero_and_only_the_output_bias_learns(activation):
+    """'every hidden layer gets a gradient of exactly zero' ... 'With tanh or ReLU ... every hidden
+    output is 0 as well (the profile counts them all as dead) ... Only the output bias can learn.
+    ... Every weight of the network is still exactly 0 after 100 steps; the network has only learned
+    the mean of the targets.'"""
+    X, y = _batch()
+    zero = gw.build_mlp(5, activation=activation, init="zeros")
+    profile = gw.gradient_profile(zero, X, y)
+    assert np.all(profile.weight_grad_norm == 0)
+    assert np.all(profile.act_std == 0) and np.all(profile.dead_fraction == 1)
+    _sgd(zero, 100)
+    assert [n for n, p in zero.named_parameters() if p.abs().max() > 0] == ["head.bias"]
+    assert zero.head.bias.item() == pytest.approx(float(y.mean()), abs=1e-3)
+
+
+def test_sigmoid_zero_init_output_layer_first_then_everything_but_symmetric():
+    """Exercise: 'After one step only the output layer has moved ... after 100 steps every parameter
+    is non-zero. But every unit of a layer is still an exact copy of the others.'"""
+    model = gw.build_mlp(5, activation="sigmoid", init="zeros")
+    first = []
+    _sgd(model, 100, after_first=first.extend)
+    assert first == ["head.weight", "head.bias"]
+    assert all(p.abs().max() > 0 for p in model.parameters())
+    for lin in model.hidden_linears:
+        assert (lin.weight - lin.weight[0]).abs().max().item() == 0
+
+
+# ---- the variance recursion
+
+
+def test_variance_of_a_layer_output_is_n_var_w_times_second_moment():
+    """'Var(z_l) = n_in Var(W_l) E[h_{l-1}^2]' and 'for ReLU ... E[h^2] = Var(z)/2' (Monte Carlo)."""
+    g = torch.Generator().manual_seed(0)
+    n, batch, var_w = 64, 20000, 0.03
+    h = torch.relu(torch.randn(batch, n, generator=g, dtype=torch.float64))
+    assert float(h.pow(2).mean()) == pytest.approx(0.5, rel=0.02)
+    W = torch.randn(n, n, generator=g, dtype=torch.float64) * math.sqrt(var_w)
+    z = h @ W.T
+    expected = n * float(W.pow(2).mean()) * float(h.pow(2).mean())
+    assert float(z.var()) == pytest.approx(expected, rel=0.05)
+
+
+def test_xavier_equals_lecun_in_square_layers_and_pytorch_default_is_a_third():
+    """'In a stack of equal-width layers ... it is the same as LeCun's'; PyTorch's default 'is
+    1/(3 n_in): a third of LeCun's variance and a sixth of He's'."""
+    lecun, xavier = gw.INITS["lecun_normal"], gw.INITS["xavier_normal"]
+    assert xavier.variance(64, 64) == pytest.approx(lecun.variance(64, 64))
+    assert xavier.variance(2, 64) != pytest.approx(lecun.variance(2, 64))
+    default = gw.INITS["pytorch_default"].variance(64, 64)
+    assert default == pytest.approx(lecun.variance(64, 64) / 3)
+    assert default == pytest.approx(gw.INITS["kaiming_normal"].variance(64, 64, gain=math.sqrt(2)) / 6)
+
+
+def test_pytorch_default_matches_torch_and_draws_biases_in_the_same_range():
+    """'PyTorch's own default for nn.Linear draws from U(+-1/sqrt(n_in)) ... It also draws the biases
+    from the same range.'"""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        reference = torch.nn.Linear(64, 64)
+    bound = 1 / math.sqrt(64)
+    assert reference.weight.abs().max() <= bound and reference.weight.abs().max() > 0.95 * bound
+    model = gw.build_mlp(3, init="pytorch_default")
+    lin = model.hidden_linears[1]
+    assert lin.weight.abs().max() <= bound and lin.bias.abs().max() <= bound
+    assert lin.bias.abs().max() > 0
+    assert lin.weight.var().item() == pytest.approx(1 / (3 * 64), rel=0.1)
+
+
+@functools.cache
+def _spectrum(init):
+    X, _ = _batch()
+    return jacobian_singular_values(layer_jacobians(gw.build_mlp(30, activation="linear", init=init), X[0]))
+
+
+def test_orthogonal_keeps_every_direction_lecun_only_the_average():
+    """'With LeCun's Gaussian weights the average direction keeps its length (root mean square 0.93),
+    but one direction is stretched 5.7 times and others are crushed to nothing (the smallest singular
+    value is below rounding level, reported as 0) ... The orthogonal product keeps every direction
+    exactly.'"""
+    lecun, orth = _spectrum("lecun_normal"), _spectrum("orthogonal")
+    assert 0.8 < lecun.sigma_rms[1] < 1.2
+    assert lecun.sigma_max[1] > 3
+    assert lecun.sigma_min[1] == 0
+    for values in (orth.sigma_max[1], orth.sigma_min[1], orth.sigma_rms[1]):
+        assert values == pytest.approx(1, abs=1e-4)
+
+
+# ---- 30 layers: ReLU
+
+
+def _ratio(p):
+    return p.act_std[-1] / p.act_std[1]
+
+
+def test_relu_normal_overflows():
+    """'normal ... each layer multiplies the standard deviation by sqrt(32) ~ 5.7. By layer 30 it is
+    1.5e21, the loss overflows and the gradient is not a number.' (Myth: 'the loss is infinite, and
+    no gradient is a number.')"""
+    p = _profile("relu", "normal")
+    assert _n_var("relu", "normal") == 64
+    assert p.act_std[-1] > 1e15
+    assert math.isinf(p.loss) and not np.isfinite(p.weight_grad_norm).any()
+    assert _ratio(p) ** (1 / 28) == pytest.approx(math.sqrt(32), rel=0.1)
+
+
+@pytest.mark.parametrize("init", ["lecun_normal", "xavier_normal"])
+def test_relu_lecun_and_xavier_shrink_by_root_half(init):
+    """'LeCun and Xavier: n Var(W) = 1 ... about 6e-5 over 28 layers, as measured.'"""
+    assert _n_var("relu", init) == pytest.approx(1)
+    measured, predicted = _ratio(_profile("relu", init)), 0.5**14
+    assert 2e-5 < measured < 1.2e-4
+    assert 0.5 < measured / predicted < 2
+
+
+@pytest.mark.parametrize("init", ["kaiming_normal", "orthogonal"])
+def test_relu_he_and_orthogonal_keep_the_scale(init):
+    """'He and orthogonal: n Var(W) = 2. The standard deviation stays of the same order over 30
+    layers (it drifts down a little ...)'."""
+    p = _profile("relu", init)
+    assert _n_var("relu", init) == pytest.approx(2, rel=1e-3)
+    assert 0.1 < p.act_std[-1] / p.act_std[0] < 10
+    assert p.act_std[-1] < p.act_std[1]
+
+
+def test_relu_first_layer_gradient_he_versus_lecun():
+    """'the first layer's gradient is 0.09 with He, against 2e-06 with LeCun.'"""
+    assert _profile("relu", "kaiming_normal").weight_grad_norm[0] > 0.05
+    assert _profile("relu", "lecun_normal").weight_grad_norm[0] < 1e-5
+
+
+def test_pytorch_default_biases_hide_the_collapse():
+    """'n Var(W) = 1/3 predicts a collapse by 1e-11, yet the measured standard deviation falls only by
+    a factor of 2.5 ... the first layer's gradient, 2e-13, shows that the signal from the loss does
+    not come back either.'"""
+    p = _profile("relu", "pytorch_default")
+    assert (_n_var("relu", "pytorch_default") / 2) ** 14 < 1e-10
+    assert 1.5 < 1 / _ratio(p) < 5
+    assert p.weight_grad_norm[0] < 1e-10
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_xavier_first_layer_smaller_than_lecun(activation):
+    """'Xavier's first layer is about four times smaller (0.063 against 0.26)' and, in the myth,
+    'LeCun's first layer has 16 times Xavier's variance, and three to four times its activations'."""
+    lecun, xavier = _profile(activation, "lecun_normal"), _profile(activation, "xavier_normal")
+    ratio = lecun.act_std[0] / xavier.act_std[0]
+    assert 3 < ratio < 4.5
+    if activation == "relu":
+        assert 3.5 < ratio < 4.5
+    assert gw.INITS["lecun_normal"].variance(2, 64) / gw.INITS["xavier_normal"].variance(2, 64) == (
+        pytest.approx(16.5)
+    )
+
+
+# ---- 30 layers: tanh
+
+
+def test_tanh_normal_saturates_and_the_gradient_grows():
+    """'normal: ... 78% of the units of layer 30 are saturated and the gradient grows by a factor
+    3e+09 on its way back: the weights are eight times too large (sqrt(64))'."""
+    p = _profile("tanh", "normal")
+    assert p.saturation[-1] > 0.5
+    assert p.act_grad_norm[0] / p.act_grad_norm[-1] > 1e6
+    assert math.sqrt(_n_var("tanh", "normal")) / math.sqrt(_n_var("tanh", "lecun_normal")) == 8
+
+
+def test_tanh_pytorch_default_vanishes():
+    """'PyTorch's default: n Var(W) = 1/3 shrinks both directions; the gradient loses a factor 7e-08.'"""
+    p = _profile("tanh", "pytorch_default")
+    assert p.act_grad_norm[0] / p.act_grad_norm[-1] < 1e-5
+    assert p.act_std[-1] < 0.5 * p.act_std[0]
+
+
+@pytest.mark.parametrize("init", ["lecun_normal", "xavier_normal"])
+def test_tanh_lecun_and_xavier_shrink_slowly_gradient_keeps_its_order(init):
+    """'LeCun and Xavier: the activations shrink slowly, from 0.34 to 0.098 with LeCun ... the
+    gradient keeps its order of magnitude.'"""
+    p = _profile("tanh", init)
+    assert p.act_std[-1] < p.act_std[0]
+    assert p.act_std[-1] > 0.1 * p.act_std[0]
+    assert 0.1 < p.act_grad_norm[0] / p.act_grad_norm[-1] < 10
+
+
+@pytest.mark.parametrize("init", ["kaiming_normal", "orthogonal"])
+def test_tanh_gain_five_thirds_keeps_activations_and_grows_slowly(init):
+    """'He and orthogonal with gain 5/3: the activations stay around 0.64, a few percent of the units
+    saturate, and the gradient grows slowly on its way back (a factor 30 over 30 layers with He).'"""
+    p = _profile("tanh", init)
+    assert gw.build_mlp(2, activation="tanh", init=init).config["gain"] == pytest.approx(5 / 3, abs=1e-3)
+    assert 0.4 < p.act_std[-1] < 0.9
+    assert p.saturation[-1] < 0.1
+    assert 1 < p.act_grad_norm[0] / p.act_grad_norm[-1] < 1000
+
+
+def test_pytorch_default_factor_per_layer():
+    """'a factor of 0.4 to 0.6 per layer (with ReLU and tanh)': sqrt(n Var(W)/2) and sqrt(n Var(W))."""
+    n_var = _n_var("relu", "pytorch_default")
+    assert 0.4 < math.sqrt(n_var / 2) < math.sqrt(n_var) < 0.6
+
+
+# ---- explorers
+
+VARIANCE = dict(
+    inits=tuple(INITS),
+    activations=("tanh", "relu", "selu"),
+    widths=(16, 64, 256),
+    init="kaiming_normal",
+    activation="relu",
+)
+COMPARE = dict(
+    activations=("tanh", "relu"),
+    inits=("pytorch_default", "xavier_normal", "kaiming_normal"),
+    depth=30,
+    a=("relu", "xavier_normal"),
+    b=("relu", "kaiming_normal"),
+)
+
+
+def test_explorer_grids_are_small():
+    """Both explorers bake a small grid (at most 60 configurations)."""
+    assert init_variance(**VARIANCE).grid_size <= 60
+    assert compare(**COMPARE).grid_size <= 60
+
+
+@functools.cache
+def _variance_run(init, activation, width):
+    ex = init_variance(**VARIANCE)
+    return ex.run(ex.config(init=init, activation=activation, width=width))
+
+
+def _std(result):
+    return result.data["acts"]["std"]
+
+
+def test_init_variance_lecun_band_collapses():
+    """'ReLU with He, then LeCun: the band of the activations collapses towards 0 within a few layers
+    with LeCun.'"""
+    std = _std(_variance_run("lecun_normal", "relu", 64))
+    assert std[9] < 0.1 * std[0]
+    he = _std(_variance_run("kaiming_normal", "relu", 64))
+    assert he[9] > 0.3 * he[0]
+
+
+def test_init_variance_normal_blows_up_faster_when_wider_he_does_not_grow():
+    """'N(0, 1) with width 16, 64 and 256: the larger the width, the faster the activations blow up
+    ... With He the growth is gone at every width (at width 16 the activations still shrink ...)'."""
+    last = [_std(_variance_run("normal", "relu", w))[-1] for w in (16, 64, 256)]
+    assert last[0] < last[1] < last[2]
+    for w in (16, 64, 256):
+        std = _std(_variance_run("kaiming_normal", "relu", w))
+        assert std[-1] <= std[0]
+    small = _std(_variance_run("kaiming_normal", "relu", 16))
+    assert small[-1] < 0.1 * small[0]
+
+
+def test_exercise_width_numbers():
+    """Exercise: 'about 5e10, 1.5e21 and 6e29: right for the wide networks, too high for width 16
+    ... For widths 64 and 256 the loss is not even finite; for width 16 it is finite but enormous.
+    With He the last layer's standard deviation stays within a factor of about 100 of the first
+    layer's at every width.'"""
+    for width, shown in ((16, 5e10), (64, 1.5e21), (256, 6e29)):
+        result = _variance_run("normal", "relu", width)
+        std = _std(result)
+        assert shown / 3 < std[-1] < shown * 3
+        predicted = (width / 2) ** 14 * std[1]
+        if width == 16:
+            assert predicted > 10 * std[-1]
+        else:
+            assert 1 / 3 < predicted / std[-1] < 3
+        if width == 16:
+            assert "not finite" not in result.status and "exploding" in result.status
+        else:
+            assert "not finite" in result.status
+        he = _std(_variance_run("kaiming_normal", "relu", width))
+        assert he[-1] / he[0] > 0.01
+
+
+def test_init_variance_selu_lecun_settles_near_one():
+    """'SELU with LeCun, its intended partner: the activations settle at a standard deviation close
+    to 1.'"""
+    std = _std(_variance_run("lecun_normal", "selu", 64))
+    assert 0.8 < std[-1] < 1.2
+
+
+def test_compare_xavier_five_orders_below_he_and_pytorch_default_falls():
+    """'both gradient lines are roughly flat, but A lies about five orders of magnitude below B.
+    Switch B to PyTorch's default to see a line that falls towards the input'."""
+    ex = compare(**COMPARE)
+    result = ex.run(ex.default_config)
+    a, b = result.data["a"]["value"], result.data["b"]["value"]
+    assert 1e4 < np.median(b) / np.median(a) < 1e6
+    for g in (a, b):
+        assert np.ptp(np.log10(g[1:])) < 1.5
+    falling = ex.run(ex.config(b_init="pytorch_default")).data["b"]["value"]
+    assert falling[0] < 1e-6 * falling[-1]
+
+
+# ---- myths
+
+
+@functools.cache
+def _twins():
+    curve = gw.make_dataset("regression", 256)
+    twins = gw.build_mlp(3, width=16, in_features=1, activation="tanh", init="constant", init_scale=0.2)
+    history = gw.train(twins, curve.X, curve.y, steps=300, lr=0.02)
+    A = torch.cat([curve.X, torch.ones(256, 1)], dim=1)
+    best_line = torch.linalg.lstsq(A, curve.y).solution
+    line_loss = torch.nn.functional.mse_loss(A @ best_line, curve.y).item()
+    return twins, history, line_loss
+
+
+def test_constant_init_units_stay_exact_copies():
+    """'After 300 steps the 16 units of each layer are still exact copies of each other: the largest
+    difference between two units' weights is 0.'"""
+    twins, history, _ = _twins()
+    for lin in twins.hidden_linears:
+        assert (lin.weight - lin.weight[0]).abs().max().item() == 0
+    assert history.final_loss < 0.1 * history.loss[0]
+
+
+def test_constant_init_network_is_not_linear():
+    """'Along equal steps of the input its output takes very unequal steps, an S-shaped curve ... Its
+    loss, 0.158, is well below that of the best straight line, 0.370.'"""
+    twins, history, line_loss = _twins()
+    with torch.no_grad():
+        steps = twins(torch.linspace(-2, 2, 5).reshape(-1, 1)).squeeze(1).diff().abs()
+    assert steps.max() > 10 * steps.min()
+    assert steps[1:3].min() > 5 * steps[[0, 3]].max()  # steep in the middle, flat at the ends
+    assert history.final_loss < 0.6 * line_loss
+
+
+@pytest.mark.parametrize("name", ["lecun_normal", "xavier_normal"])
+def test_drawn_variances_match_the_formulas(name):
+    """Myth 'Xavier = sqrt(1/n)': the weights drawn have the variances the formulas give; the hidden
+    layers get the same variance from both."""
+    first, second = gw.build_mlp(3, init=name, width=64).hidden_linears[:2]
+    assert first.weight.var().item() == pytest.approx(gw.INITS[name].variance(2, 64), rel=0.25)
+    assert second.weight.var().item() == pytest.approx(gw.INITS[name].variance(64, 64), rel=0.1)
+    assert gw.INITS[name].variance(64, 64) == pytest.approx(1 / 64)
+
+
+def test_random_normal_tanh_gradients_larger_than_xavier_most_in_the_first_layer():
+    """'With tanh nothing overflows, but every layer's weight gradient is larger than with Xavier's
+    scale, by a factor from 9e+02 in the last layer to 4e+11 in the first'."""
+    normal, xavier = _profile("tanh", "normal"), _profile("tanh", "xavier_normal")
+    assert normal.finite
+    ratio = normal.weight_grad_norm / xavier.weight_grad_norm
+    assert ratio.min() > 100 and ratio.max() > 1e10
+    assert ratio.argmin() == len(ratio) - 1 and ratio.argmax() == 0
+
+
+# ---- exercise: PyTorch's default without its biases
+
+
+@functools.cache
+def _default_without_biases():
+    X, y = _batch()
+    model = gw.build_mlp(30, activation="relu", init="pytorch_default")
+    with torch.no_grad():
+        for linear in model.hidden_linears:
+            linear.bias.zero_()
+    return gw.gradient_profile(model, X, y)
+
+
+def test_exercise_default_without_biases_follows_the_prediction():
+    """'Without the biases, the prediction sqrt(1/6) ~ 0.41 holds, and the activations of layer 30
+    are about 1e-11 times those of layer 2.'"""
+    p = _default_without_biases()
+    factor = (p.act_std[-1] / p.act_std[1]) ** (1 / 28)
+    assert factor == pytest.approx(math.sqrt(1 / 6), rel=0.05)
+    assert 10**-12.5 < p.act_std[-1] / p.act_std[1] < 10**-10.5
+
+
+def test_exercise_with_biases_the_output_ignores_the_input():
+    """'With the biases the activations looked healthy, but they were made of biases: the network's
+    output hardly depends on its input, and the first layer's gradient is about 1e-13 either way.'"""
+    X, _ = _batch()
+    model = gw.build_mlp(30, activation="relu", init="pytorch_default")
+    with torch.no_grad():
+        assert model(X).std().item() < 1e-6
+    for p in (_profile("relu", "pytorch_default"), _default_without_biases()):
+        assert 1e-14 < p.weight_grad_norm[0] < 1e-12
+
+
+def test_leaky_relu_gain():
+    """Exercise: 'g = sqrt(2 / (1 + a^2))', equal to the registry's and PyTorch's gain."""
+    a = 0.01
+    assert gw.ACTIVATIONS["leaky_relu"].gain == pytest.approx(math.sqrt(2 / (1 + a**2)))
+    assert torch.nn.init.calculate_gain("leaky_relu", a) == pytest.approx(math.sqrt(2 / (1 + a**2)))
