@@ -24,15 +24,6 @@ from gradwidgets.plots_casestudies import (
     value_histogram_columns,
 )
 
-SMALL = {
-    "cnn_flow": dict(
-        depths=(3, 6), activations=("sigmoid", "relu"), inits=("pytorch_default",), norms=(None,)
-    ),
-    "sequence_memory": dict(cells=("lstm",), gate_biases=(None, 2.0), seq_lens=(10, 20), n=8),
-}
-FACTORIES = {"cnn_flow": cnn_flow, "sequence_memory": sequence_memory}
-
-
 # ---- models
 
 
@@ -171,32 +162,6 @@ def test_value_histograms_each_on_its_own_range():
 
 
 # ---- explorers
-
-
-@pytest.mark.parametrize("name", list(FACTORIES))
-def test_explorer_default_runs_and_bakes_small(name):
-    ex = FACTORIES[name](**SMALL[name])
-    result = ex.run(ex.default_config)
-    assert result.data and result.status
-    assert len(str(json_item(ex.static()))) < 1_000_000
-
-
-@pytest.mark.parametrize("name", list(FACTORIES))
-def test_live_control_change_shows_the_core_result(name):
-    ex = FACTORIES[name](**SMALL[name])
-    panel = ex.live()
-    control = next(c for c in ex.controls if len(c.options) > 1)
-    new = next(o for o in control.options if o != control.default)
-    panel.set(**{control.name: new})
-    assert panel.wait(120)
-    expected = ex.run(ex.config(**{control.name: new}))
-    for source, cols in expected.data.items():
-        for col, values in cols.items():
-            got = panel.sources[source].data[col]
-            if np.asarray(values).dtype.kind == "f":
-                np.testing.assert_array_equal(np.asarray(got, dtype=float), values, err_msg=f"{source}.{col}")
-            else:
-                assert list(got) == list(values)
 
 
 def test_full_explorers_bake_under_a_megabyte():

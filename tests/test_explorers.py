@@ -30,6 +30,10 @@ SMALL = {  # small grids and short runs, so each explorer's tests take seconds
     ),
     "clipping": dict(modes=("none", "norm"), thresholds=(0.1, 1.0), radii=(1.5,), seq_len=10, steps=10),
     "learning_rate": dict(lrs=(0.2, 1.05), steps=10),
+    "cnn_flow": dict(
+        depths=(3, 6), activations=("sigmoid", "relu"), inits=("pytorch_default",), norms=(None,)
+    ),
+    "sequence_memory": dict(cells=("lstm",), gate_biases=(None, 2.0), seq_lens=(10, 20), n=8),
     "jacobian_spectrum": dict(
         activations=("linear", "sigmoid"), weights=("gaussian",), gains=(1.0, 2.0), depth=6
     ),

@@ -1,5 +1,6 @@
 """The course's explorers: each call returns an :class:`~gradwidgets.Explorer` to display."""
 
+from .casestudies import cnn_flow, sequence_memory
 from .descent import learning_rate
 from .flow import compare, gradient_flow, init_variance
 from .saturation import saturation
@@ -15,12 +16,15 @@ CATALOG = {
     "clipping": clipping,
     "learning_rate": learning_rate,
     "jacobian_spectrum": jacobian_spectrum,
+    "cnn_flow": cnn_flow,
+    "sequence_memory": sequence_memory,
 }
 """Every explorer factory by name, with its default arguments."""
 
 __all__ = [
     "CATALOG",
     "clipping",
+    "cnn_flow",
     "compare",
     "gradient_flow",
     "init_variance",
@@ -28,4 +32,5 @@ __all__ = [
     "learning_rate",
     "norm_training",
     "saturation",
+    "sequence_memory",
 ]
