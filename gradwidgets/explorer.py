@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .display import baking
 
 Columns = dict[str, np.ndarray]
 """One data source's columns: equal-length numpy arrays by name."""
@@ -185,7 +186,7 @@ class Explorer:
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         """The live widget, plus the static face as ``text/html`` when baking (book builds)."""
         bundle = self.live()._repr_mimebundle_(include=include, exclude=exclude)
-        if os.environ.get("GRADWIDGETS_BAKE", "") not in ("", "0"):
+        if baking():
             from .static import static_html
 
             bundle["text/html"] = static_html(self.static())

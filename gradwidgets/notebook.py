@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from .display import baking
 
 
 def setup_notebook() -> None:
@@ -11,7 +11,7 @@ def setup_notebook() -> None:
     In a book build (``GRADWIDGETS_BAKE`` set) this does nothing: the book's pages load
     BokehJS from their own static files.
     """
-    if os.environ.get("GRADWIDGETS_BAKE", "") not in ("", "0"):
+    if baking():
         return
     from bokeh.io import output_notebook
     from bokeh.resources import INLINE

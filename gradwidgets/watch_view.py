@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
@@ -10,6 +9,7 @@ from bokeh.layouts import column
 from bokeh.models import ColumnDataSource
 from torch import nn
 
+from .display import baking
 from .plots import gradient_heatmap_columns, gradient_heatmap_figure, training_columns, training_figure
 from .training import History, StepRecord
 from .watcher import Watch
@@ -119,7 +119,7 @@ def watch(
     >>> w.history()  # doctest: +SKIP
     """
     if live is None:
-        live = _in_notebook() and os.environ.get("GRADWIDGETS_BAKE", "") in ("", "0")
+        live = _in_notebook() and not baking()
     if not live:
         return Watch(model, every, loss)
     handle = LiveWatch(model, every, loss)
