@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -192,12 +191,10 @@ def test_explorers_render_and_a_control_moves_the_plot(browser, server, name):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
-        started = time.monotonic()
         page.goto(f"{server}/{name}", wait_until="load")
         page.wait_for_function(
             f"() => window.Bokeh && ({EXPLORERS_JS})().some((e) => e.rendered)", timeout=20000
         )
-        first_paint = time.monotonic() - started
         explorers = page.evaluate(EXPLORERS_JS)
         assert len(explorers) >= 2, f"{name} shows {len(explorers)} explorers; a chapter needs at least two"
         page.wait_for_function(f"() => ({EXPLORERS_JS})().every((e) => e.rendered)", timeout=20000)
@@ -211,7 +208,6 @@ def test_explorers_render_and_a_control_moves_the_plot(browser, server, name):
         page.wait_for_function(
             f"(key) => ({SNAPSHOT_JS})(key) !== {json.dumps(before)}", arg=key, timeout=5000
         )
-        assert first_paint < 10, f"first explorer painted after {first_paint:.1f} s"
     finally:
         context.close()
 
