@@ -16,7 +16,6 @@ from bokeh.models import (
     ColumnDataSource,
     HoverTool,
     LabelSet,
-    Legend,
     LegendItem,
     LinearColorMapper,
     SingleIntervalTicker,
@@ -24,7 +23,7 @@ from bokeh.models import (
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
-from .plots_base import _TOOLS, _floats, _positive
+from .plots_base import _TOOLS, _floats, _legend, _positive
 from .theme import BLACK, BLUE, ORANGE, VERMILLION, style
 from .training import History
 
@@ -168,7 +167,7 @@ def training_figure(
     top.yaxis.axis_label = "loss (log scale)"
     _divergence(top, divergence_source)
     items = [LegendItem(label=value("loss"), renderers=[loss, dots])]
-    top.add_layout(Legend(items=items, orientation="horizontal", location="top_left"), "above")
+    _legend(top, items)
 
     bottom = figure(x_range=top.x_range, y_axis_type="log", tools=_TOOLS)
     before = bottom.line("rec_step", "y_before", source=norm_source, color=BLUE, line_width=2)
@@ -189,7 +188,7 @@ def training_figure(
         LegendItem(label=value("after clipping"), renderers=[after]),
     ]
     _divergence(bottom, divergence_source)
-    bottom.add_layout(Legend(items=items, orientation="horizontal", location="top_left"), "above")
+    _legend(bottom, items)
     for fig in (top, bottom):
         fig.xaxis.ticker = BasicTicker(min_interval=1)
         fig.yaxis.minor_tick_line_color = None  # nine per decade smear when the range is short

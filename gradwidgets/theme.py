@@ -51,7 +51,7 @@ def style(fig: figure, height: int = HEIGHT) -> figure:
         legend.background_fill_alpha = 0.8
         legend.border_line_alpha = 0.3
         legend.click_policy = "hide"
-        legend.spacing = 2
+        legend.spacing = 14 if legend.orientation == "horizontal" else 2  # items side by side
         legend.padding = 4
         legend.margin = 4
         legend.glyph_width = 18

@@ -30,6 +30,7 @@ SMALL = {  # small grids and short runs, so each explorer's tests take seconds
     ),
     "clipping": dict(modes=("none", "norm"), thresholds=(0.1, 1.0), radii=(1.5,), seq_len=10, steps=10),
     "learning_rate": dict(lrs=(0.2, 1.05), steps=10),
+    "weight_decay": dict(optimizers=("sgd", "adamw"), decays=(0.0, 0.1), steps=10, depth=2, width=16),
     "cnn_flow": dict(
         depths=(3, 6), activations=("sigmoid", "relu"), inits=("pytorch_default",), norms=(None,)
     ),

@@ -3,6 +3,7 @@
 from .casestudies import cnn_flow, sequence_memory
 from .descent import learning_rate
 from .flow import compare, gradient_flow, init_variance
+from .regularization import weight_decay
 from .saturation import saturation
 from .spectrum import jacobian_spectrum
 from .trainers import clipping, norm_training
@@ -14,6 +15,7 @@ CATALOG = {
     "saturation": saturation,
     "norm_training": norm_training,
     "clipping": clipping,
+    "weight_decay": weight_decay,
     "learning_rate": learning_rate,
     "jacobian_spectrum": jacobian_spectrum,
     "cnn_flow": cnn_flow,
@@ -33,4 +35,5 @@ __all__ = [
     "norm_training",
     "saturation",
     "sequence_memory",
+    "weight_decay",
 ]

@@ -26,13 +26,15 @@ EMIT_EVERY = 5
 """A streamed run hands the live plot a partial result every this many steps."""
 
 
-def _training_data(history: History) -> dict[str, dict]:
-    return {
+def _training_data(history: History, heatmap: bool) -> dict[str, dict]:
+    data = {
         "loss": loss_columns(history),
         "norms": norm_columns(history),
         "diverged": divergence_columns(history),
-        "heat": gradient_heatmap_columns(history),
     }
+    if heatmap:
+        data["heat"] = gradient_heatmap_columns(history)
+    return data
 
 
 def _status(history: History, steps: int) -> tuple[str, bool]:
@@ -45,9 +47,21 @@ def _status(history: History, steps: int) -> tuple[str, bool]:
 
 
 def stream_training(
-    model, X, y, steps: int, lr: float, emit: Emit, extra: dict[str, dict] | None = None, **train_kwargs
+    model,
+    X,
+    y,
+    steps: int,
+    lr: float,
+    emit: Emit,
+    extra: dict[str, dict] | None = None,
+    heatmap: bool = True,
+    **train_kwargs,
 ) -> Result:
-    """``train`` the model, handing ``emit`` a partial result every :data:`EMIT_EVERY` steps."""
+    """``train`` the model, handing ``emit`` a partial result every :data:`EMIT_EVERY` steps.
+
+    The result holds the loss, the per-layer norms, the divergence marker, the layer-by-step
+    heatmap when ``heatmap`` is true, and ``extra``'s sources unchanged.
+    """
     names = tuple(name for name, _ in tracked_layers(model))
     records: list[StepRecord] = []
 
@@ -57,11 +71,11 @@ def stream_training(
             return False
         partial = History.from_records(names, records)
         text, _ = _status(partial, steps)
-        return emit(Result({**_training_data(partial), **(extra or {})}, text, len(records) / steps))
+        return emit(Result({**_training_data(partial, heatmap), **(extra or {})}, text, len(records) / steps))
 
     history = train(model, X, y, steps, lr, callback=callback, **train_kwargs)
     text, problem = _status(history, steps)
-    return Result({**_training_data(history), **(extra or {})}, text, 1.0, problem)
+    return Result({**_training_data(history, heatmap), **(extra or {})}, text, 1.0, problem)
 
 
 def _training_figures(sources):
@@ -171,7 +185,7 @@ def clipping(
         )
 
         result = stream_training(
-            model, data.X, targets(data), steps, lr, emit, extra={"time": time_cols}, **clip
+            model, data.X, targets(data), steps, lr, emit, extra={"time": time_cols}, heatmap=False, **clip
         )
         if cfg["mode"] == "none":
             return Result(
