@@ -65,30 +65,33 @@ class _LatestRunner:
 
 
 def _widget(control: Control) -> ipw.ValueWidget:
-    choices = list(zip(control.option_labels, control.options, strict=True))
+    # The widget's values are option positions: ipywidgets shows a selection whose value is
+    # None as nothing selected, and a click on it changes nothing (norm=None is an option).
+    choices = list(zip(control.option_labels, range(len(control.options)), strict=True))
+    default = control.index(control.default)
     style = {"description_width": "initial"}
     if control.numeric and len(control.options) > 2:
         return ipw.SelectionSlider(
             options=choices,
-            value=control.default,
+            value=default,
             description=control.label,
             style=style,
             continuous_update=True,
             layout=ipw.Layout(width="320px"),
         )
     if len(control.options) <= 4:
-        return ipw.ToggleButtons(
-            options=choices, value=control.default, description=control.label, style=style
-        )
-    return ipw.Dropdown(options=choices, value=control.default, description=control.label, style=style)
+        return ipw.ToggleButtons(options=choices, value=default, description=control.label, style=style)
+    return ipw.Dropdown(options=choices, value=default, description=control.label, style=style)
 
 
 class LivePanel:
     """Controls, a status line, a progress bar, a Stop button and the figures, updated in place.
 
     Changing a control asks a worker thread for the new configuration; only the latest one is
-    computed, and a newer request stops a running one. Results are applied on the kernel's
-    event loop by replacing each ``ColumnDataSource.data``.
+    computed, and a newer request stops a running one. Results are applied by replacing each
+    ``ColumnDataSource.data`` on the event loop that handled the change: with ipykernel 7,
+    JupyterLab sends widget messages on a kernel subshell, whose thread runs its own loop and
+    stays responsive while a cell runs on the main one.
     """
 
     def __init__(self, explorer: Explorer):
@@ -99,7 +102,10 @@ class LivePanel:
             raise ValueError(
                 f"the default configuration of explorer {explorer.name!r} computes no data: {first.status}"
             )
-        self.sources = {name: ColumnDataSource(dict(cols)) for name, cols in first.data.items()}
+        self.sources = {
+            name: ColumnDataSource(dict(cols), name=f"{explorer.name}:{name}")
+            for name, cols in first.data.items()
+        }
         self.plot = BokehModel(explorer.figures(self.sources), layout=ipw.Layout(width="100%"))
         self.controls = {c.name: _widget(c) for c in explorer.controls}
         self.status = ipw.HTML()
@@ -111,10 +117,13 @@ class LivePanel:
         self._stop = threading.Event()
         self.computed: list[dict[str, Any]] = []  # every configuration the worker started, in order
         self._apply(first)
-        self._loop = _running_loop()
+        self._loop = _running_loop()  # where results go when a change came from no running loop
+        self._latest = 0  # number of the latest request; results of older ones are dropped
         self._runner = _LatestRunner(self._work)
-        for name, widget in self.controls.items():
-            widget.observe(lambda change, name=name: self._on_change(name, change["new"]), names="value")
+        for c in explorer.controls:
+            self.controls[c.name].observe(
+                lambda change, c=c: self._on_change(c.name, c.options[change["new"]]), names="value"
+            )
         header = ipw.HTML(f"<b>{html.escape(explorer.title)}</b>")
         self.widget = ipw.VBox(
             [
@@ -129,9 +138,17 @@ class LivePanel:
     def _on_change(self, name: str, value: Any) -> None:
         self.config = {**self.config, name: value}
         self.status.value = _status_html("computing…", False)
-        self._runner.submit(dict(self.config))
+        self._latest += 1
+        # Reply on the loop that is handling this change (a subshell's, in JupyterLab with
+        # ipykernel 7): the main loop may be busy running a cell for minutes.
+        self._runner.submit((self._latest, _running_loop() or self._loop, dict(self.config)))
 
-    def _work(self, config: Mapping[str, Any], cancel: threading.Event) -> None:
+    def _work(
+        self,
+        request: tuple[int, asyncio.AbstractEventLoop | None, Mapping[str, Any]],
+        cancel: threading.Event,
+    ) -> None:
+        number, loop, config = request
         self.computed.append(dict(config))
         self._stop.clear()
         last_draw = [0.0]
@@ -142,7 +159,7 @@ class LivePanel:
             now = time.monotonic()
             if now - last_draw[0] >= STREAM_INTERVAL:
                 last_draw[0] = now
-                self._deliver(partial, running=True)
+                self._deliver(partial, True, number, loop)
             return False
 
         result = self.explorer.run(config, emit)
@@ -150,15 +167,23 @@ class LivePanel:
             return  # superseded by a newer configuration: its result would be stale
         if self._stop.is_set():
             result = Result(result.data, f"stopped. {result.status}", result.progress, result.problem)
-        self._deliver(result, running=False)
+        self._deliver(result, False, number, loop)
 
-    def _deliver(self, result: Result, running: bool) -> None:
-        if self._loop is None:
-            self._apply(result, running)
-        else:
-            self._loop.call_soon_threadsafe(self._apply, result, running)
+    def _deliver(
+        self, result: Result, running: bool, number: int, loop: asyncio.AbstractEventLoop | None
+    ) -> None:
+        for target in (loop, self._loop):
+            if target is not None and target.is_running():  # a deleted subshell's loop is not
+                try:
+                    target.call_soon_threadsafe(self._apply, result, running, number)
+                    return
+                except RuntimeError:  # closed meanwhile: try the next
+                    continue
+        self._apply(result, running, number)  # no loop (a plain script, the tests): apply here
 
-    def _apply(self, result: Result, running: bool = False) -> None:
+    def _apply(self, result: Result, running: bool = False, number: int | None = None) -> None:
+        if number is not None and number != self._latest:
+            return  # a newer setting was asked for meanwhile: this result would be stale
         for name, cols in result.data.items():
             if name in self.sources:
                 self.sources[name].data = dict(cols)
@@ -174,8 +199,9 @@ class LivePanel:
 
     def set(self, **values: Any) -> None:
         """Set controls by name, as a learner would."""
+        controls = {c.name: c for c in self.explorer.controls}
         for name, value in values.items():
-            self.controls[name].value = value
+            self.controls[name].value = controls[name].index(value)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return self.widget._repr_mimebundle_(include=include, exclude=exclude)

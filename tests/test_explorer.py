@@ -145,3 +145,100 @@ def test_mimebundle_has_the_widget_and_html_only_when_baking(monkeypatch):
     bundle = ex._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "Bokeh" in bundle["text/html"] and "cdn.bokeh.org" not in bundle["text/html"]
+
+
+def test_a_none_option_is_selectable_and_shown_by_its_label():
+    # ipywidgets shows a selection whose value is None as nothing selected: the widgets hold
+    # option positions, so norm=None is a choice like any other.
+    def compute(cfg, emit):
+        y = np.array([0.0 if cfg["norm"] is None else 1.0])
+        return Result({"g": {"x": np.array([0.0]), "y": y}}, "ok")
+
+    ex = Explorer(
+        "nones",
+        "None as an option",
+        (Control("norm", "Normalization", (None, "batch"), option_labels=("none", "batch")),),
+        compute,
+        _stream_fig_y,
+    )
+    panel = ex.live()
+    widget = panel.controls["norm"]
+    assert widget.label == "none" and [label for label, _ in widget.options] == ["none", "batch"]
+    panel.set(norm="batch")
+    assert panel.wait(30) and list(panel.sources["g"].data["y"]) == [1.0]
+    widget.value = 0  # what a click on "none" sends
+    assert panel.wait(30)
+    assert panel.config == {"norm": None} and list(panel.sources["g"].data["y"]) == [0.0]
+
+
+def _stream_fig_y(sources):
+    fig = figure()
+    fig.scatter("x", "y", source=sources["g"])
+    return fig
+
+
+def _loop_thread(name):
+    """An event loop running in its own thread, as a kernel subshell has one."""
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name=name, daemon=True)
+    thread.start()
+    return loop, thread
+
+
+def _on_loop(loop, fn):
+    import concurrent.futures
+
+    done = concurrent.futures.Future()
+
+    def run():
+        try:
+            done.set_result(fn())
+        except Exception as exc:  # surfaced by done.result() in the test's thread
+            done.set_exception(exc)
+
+    loop.call_soon_threadsafe(run)
+    return done.result(60)
+
+
+def test_results_are_applied_on_the_loop_that_handled_the_change():
+    import threading
+
+    panel = make().live()  # built with no running loop, like a panel made from a script
+    applied_on = []
+    panel.sources["g"].on_change("data", lambda a, o, n: applied_on.append(threading.current_thread().name))
+    loop, thread = _loop_thread("subshell")
+    try:
+        _on_loop(loop, lambda: panel.set(depth=8))
+        assert panel.wait(30)
+        _on_loop(loop, lambda: None)  # the reply was queued on the loop before the worker went idle
+        assert applied_on == ["subshell"]
+        expected = _compute({"depth": 8, "activation": "tanh"}, None).data["g"]["value"]
+        np.testing.assert_array_equal(panel.sources["g"].data["value"], expected)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def test_a_result_that_arrives_after_a_newer_change_is_never_drawn():
+    panel = make().live()
+    drawn = []
+    panel.sources["g"].on_change("data", lambda a, o, n: drawn.append(len(n["value"])))
+    loop, thread = _loop_thread("subshell")
+
+    def two_changes():
+        panel.set(depth=16)
+        assert panel.wait(30)  # depth 16 is computed; its reply waits on this (busy) loop
+        panel.set(depth=2)
+
+    try:
+        _on_loop(loop, two_changes)
+        assert panel.wait(30)
+        _on_loop(loop, lambda: None)
+        assert drawn == [2]  # depth 16's result, older than the change to 2, was dropped
+        assert panel.config["depth"] == 2
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
