@@ -104,8 +104,9 @@ def _advice(flag: str, acts: set[str], types: set[str], notes: list[str]) -> tup
     if flag == "vanishing":
         if types & set(_RNN_TYPES):
             return (
-                "a vanilla RNN shrinks the gradient at every time step: use nn.LSTM or nn.GRU, an "
-                "orthogonal recurrent init with spectral radius near 1, or shorter sequences",
+                "a vanilla RNN shrinks the gradient at every time step: use nn.LSTM (forget-gate bias "
+                "near 1, so the cell state is kept at the start) or nn.GRU, an orthogonal recurrent "
+                "init with spectral radius near 1, or shorter sequences",
                 ("vanishing", "init"),
             )
         if acts & {"sigmoid", "tanh"}:

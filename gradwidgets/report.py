@@ -59,6 +59,13 @@ class Remedy:
         return f"Remedy({self.flag}: {self.where})"
 
 
+_REPORT_CSS = (
+    "<style>.gw-report table{font-size:0.8em;display:block;overflow-x:auto;text-align:right}"
+    ".gw-report td,.gw-report th{padding:1px 6px;white-space:nowrap}</style>"
+)
+"""The report table's own style: compact, one line per layer, scrolling sideways when too wide."""
+
+
 @dataclass(frozen=True, repr=False)
 class Report:
     """What :func:`gradwidgets.diagnose` found: one row per probed layer, input to output.
@@ -201,8 +208,8 @@ class Report:
             for r in self.remedies
         )
         return (
-            f'<div class="gw-report"><p><b>{esc(self.summary())}</b></p>'
-            f'<table style="text-align:right"><thead><tr>{head}</tr></thead>'
+            f'<div class="gw-report">{_REPORT_CSS}<p><b>{esc(self.summary())}</b></p>'
+            f"<table><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>"
             f"<p>Flags and their thresholds:</p><ul>{rules}</ul>"
             + (f"<p>Remedies:</p><ul>{remedies}</ul>" if remedies else "")

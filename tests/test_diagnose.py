@@ -356,6 +356,8 @@ def test_report_text_html_and_dict(spirals, monkeypatch):
     page = report._repr_html_()
     assert "<table" in page and "in&lt;b&gt;&amp;" in page and "in<b>&" not in page
     assert 'style="background:' in page and '<a href="activations.html">' in page
+    # the table carries its own compact style, so it reads the same in any notebook or page
+    assert page.startswith('<div class="gw-report"><style>.gw-report table{') and "nowrap" in page
     monkeypatch.setattr(rp, "BOOK_URL", "https://example.org/book/")
     assert report.remedies[0].links[0] == "https://example.org/book/activations.html"
     data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
@@ -386,3 +388,10 @@ def test_parametrized_weight_is_reported_through_its_original(spirals):
     )
     grads = torch.autograd.grad(loss, [model[0].parametrizations.weight.original, model[2].weight])
     np.testing.assert_allclose(report.profile.weight_grad_norm, [float(g.norm()) for g in grads], rtol=1e-5)
+
+
+def test_vanishing_in_a_vanilla_rnn_points_to_gated_cells():
+    advice, chapters = dg._advice("vanishing", {"tanh"}, {"RNN", "Linear"}, [])
+    assert "nn.LSTM (forget-gate bias near 1" in advice and "nn.GRU" in advice
+    assert "sigmoid" not in advice  # the recurrence, not the activation choice, is the cause
+    assert chapters == ("vanishing", "init")
