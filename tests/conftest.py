@@ -7,10 +7,22 @@ from _browser import close_shared_browser, shared_browser
 import gradwidgets as gw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """The one headless Chromium of this test run (skips when Chromium is absent)."""
-    yield shared_browser()
+    """The headless Chromium of this test module (skips when Chromium is absent)."""
+    return shared_browser()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_browser_across_modules():
+    """Stop Playwright after each module that started it.
+
+    Playwright's sync API runs its event loop in a greenlet: while it is alive, that loop
+    counts as running in the main thread, so a live panel made afterwards in the same thread
+    would hand its results to a loop that never turns (every live test after the browser
+    tests failed so).
+    """
+    yield
     close_shared_browser()
 
 

@@ -112,7 +112,7 @@ class Visit:
             route.abort()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def visits(browser, server):
     """Every page, opened once."""
     return {
@@ -142,6 +142,8 @@ def test_page_works_offline(visits, name):
     assert visit.state["typeset"] >= visit.state["math"], "some math was not typeset"
     size = (HTML / name).stat().st_size
     assert size < MAX_PAGE_BYTES, f"{name} is {size / 1e6:.1f} MB"
+    # no widget state for a widget manager the site does not load (explorers are baked)
+    assert "application/vnd.jupyter.widget-state+json" not in (HTML / name).read_text(encoding="utf8")
 
 
 @pytest.mark.slow

@@ -1,0 +1,136 @@
+"""The book's budgets: rebuild time, page sizes and the first Bokeh plot painted. Prints JSON.
+
+- ``rebuild_s``: ``make book`` with nothing changed, after one ``make book`` that brings the
+  cache up to date (target: under 60 s);
+- ``page_bytes``: each page's own HTML; BokehJS and MathJax are shared static files (target:
+  under 2 MB each);
+- ``first_paint_ms``: from navigation start to the first Bokeh plot whose view has finished
+  painting, in headless Chromium on loopback with every other host blocked, median of
+  ``VISITS`` visits per page with explorers (target: under 2 s).
+
+The clean build with execution (target: under 10 min) is what ``CI=true make book`` takes; CI
+prints it. Run from the repository root: ``.venv/bin/python benchmarks/bench_site.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+VISITS = 3
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Installed before any page script runs: on every animation frame, look for a Bokeh plot whose
+# view has finished painting, and keep the time of the first one.
+FIRST_PAINT_JS = """
+window.__firstPaint = null;
+(function poll() {
+    try {
+        const docs = (window.Bokeh && window.Bokeh.documents) || [];
+        for (const doc of docs) {
+            for (const model of doc.all_models) {
+                if (model.type !== "Figure") continue;
+                const view = window.Bokeh.index.find_one(model);
+                if (view && view.has_finished()) {
+                    window.__firstPaint = performance.now();
+                    return;
+                }
+            }
+        }
+    } catch (e) {}
+    requestAnimationFrame(poll);
+})();
+"""
+
+
+def make_book() -> float:
+    started = time.perf_counter()
+    subprocess.run(["make", "--no-print-directory", "book"], cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def page_sizes() -> dict[str, int]:
+    pages = sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts)
+    return {p.relative_to(HTML).as_posix(): p.stat().st_size for p in pages}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_paints(pages: list[str]) -> dict[str, dict]:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", HTML],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    blocked: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(f"http://127.0.0.1:{port}/"):
+            return r.continue_()
+        blocked.append(r.request.url)
+        return r.abort()
+
+    try:
+        time.sleep(0.5)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            out = {}
+            for page_name in pages:
+                times = []
+                for _ in range(VISITS):
+                    context = browser.new_context(viewport={"width": 1280, "height": 900})
+                    context.route("**/*", route)
+                    context.add_init_script(FIRST_PAINT_JS)
+                    page = context.new_page()
+                    page.goto(f"http://127.0.0.1:{port}/{page_name}", wait_until="commit")
+                    page.wait_for_function("() => window.__firstPaint !== null", timeout=60000)
+                    times.append(page.evaluate("() => window.__firstPaint"))
+                    context.close()
+                out[page_name] = {"median_ms": round(statistics.median(times)), "max_ms": round(max(times))}
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    if blocked:
+        raise RuntimeError(f"pages requested other hosts: {blocked}")
+    return out
+
+
+def main() -> None:
+    make_book()  # bring the cache and the build up to date
+    rebuild = make_book()
+    sizes = page_sizes()
+    with_plots = [p for p, _ in sizes.items() if "data-root-id" in (HTML / p).read_text(encoding="utf8")]
+    paints = first_paints(with_plots)
+    print(
+        json.dumps(
+            {
+                "targets": {"rebuild_s": 60, "page_bytes": 2_000_000, "first_paint_ms": 2000},
+                "rebuild_s": round(rebuild, 1),
+                "largest_page_bytes": max(sizes.values()),
+                "page_bytes": sizes,
+                "first_paint_ms": paints,
+                "worst_first_paint_ms": max(v["max_ms"] for v in paints.values()),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
