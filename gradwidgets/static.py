@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from bokeh.embed import components, file_html
+from bokeh.embed import file_html
 from bokeh.layouts import column, row
 from bokeh.models import ColumnDataSource, CustomJS, Div, RadioButtonGroup, Select
 from bokeh.resources import INLINE
 
+from .embed import html_fragment
 from .explorer import Columns, Control, Explorer
 
 _SWITCH_JS = """
@@ -25,19 +26,35 @@ status.text = text === undefined ? "This setting was not precomputed for the sta
 status.styles = {color: get(problems, key) ? "#D55E00" : "#444"};
 if (found === undefined) { return; }
 for (const [name, source] of (sources instanceof Map ? sources.entries() : Object.entries(sources))) {
-  const baked = get(found, name);
-  if (baked !== undefined) { source.data = Object.assign({}, baked.data); }
+  const table = tables[get(found, name)];
+  if (table !== undefined) {
+    source.data = table instanceof Map ? Object.fromEntries(table) : Object.assign({}, table);
+  }
 }
 """
 
 
+_F32 = np.finfo(np.float32)
+
+
+def _fits_float32(arr: np.ndarray) -> bool:
+    """True when no finite non-zero value would become inf or 0 (or lose all precision) in float32."""
+    with np.errstate(invalid="ignore"):
+        mags = np.abs(arr[np.isfinite(arr) & (arr != 0)])
+    return mags.size == 0 or (mags.max() <= _F32.max and mags.min() >= _F32.smallest_normal)
+
+
 def compact(columns: Columns) -> dict[str, Any]:
-    """Columns as the page stores them: floats as float32, integers as int32, text as lists."""
+    """Columns as the page stores them: floats as float32, integers as int32, text as lists.
+
+    A float column with a value outside float32's normal range (an exploding gradient of
+    1e45, a vanishing one of 1e-42) stays float64: float32 would show it as inf or 0.
+    """
     out: dict[str, Any] = {}
     for name, values in columns.items():
         arr = np.asarray(values)
         if arr.dtype.kind == "f":
-            out[name] = arr.astype(np.float32)
+            out[name] = arr.astype(np.float32) if _fits_float32(arr) else arr.astype(np.float64)
         elif arr.dtype.kind in "iub":
             out[name] = arr.astype(np.int32)
         else:
@@ -45,16 +62,24 @@ def compact(columns: Columns) -> dict[str, Any]:
     return out
 
 
-def _stored(columns: dict[str, Any], shared: dict[str, ColumnDataSource]) -> ColumnDataSource:
-    """A source for ``columns``, reusing an earlier one whose columns are identical."""
+def _stored(columns: dict[str, Any], tables: list[dict[str, Any]], seen: dict[str, int]) -> int:
+    """The position of ``columns`` in ``tables``, appended unless identical columns are there.
+
+    The page holds the precomputed results as plain data, not as Bokeh sources: a source is
+    three models for BokehJS to build (with its selection), thousands of them per explorer.
+    """
     digest = hashlib.sha1()
     for name, values in sorted(columns.items()):
         digest.update(name.encode())
-        digest.update(values.tobytes() if isinstance(values, np.ndarray) else "\x1f".join(values).encode())
+        if isinstance(values, np.ndarray):
+            digest.update(values.dtype.str.encode() + values.tobytes())
+        else:
+            digest.update("\x1f".join(values).encode())
     key = digest.hexdigest()
-    if key not in shared:
-        shared[key] = ColumnDataSource(columns)
-    return shared[key]
+    if key not in seen:
+        seen[key] = len(tables)
+        tables.append(columns)
+    return seen[key]
 
 
 def _bokeh_control(control: Control, explorer: Explorer):
@@ -87,9 +112,10 @@ def bake(explorer: Explorer, configs: Sequence[Mapping[str, Any]] | None = None)
         for name, cols in first.data.items()
     }
     figures = explorer.figures(sources)
-    shared: dict[str, ColumnDataSource] = {}  # identical columns are stored once
+    tables: list[dict[str, Any]] = []  # each distinct set of columns once
+    seen: dict[str, int] = {}
     store = {
-        key: {name: _stored(compact(cols), shared) for name, cols in r.data.items()}
+        key: {name: _stored(compact(cols), tables, seen) for name, cols in r.data.items()}
         for key, r in results.items()
         if r.data
     }
@@ -109,6 +135,7 @@ def bake(explorer: Explorer, configs: Sequence[Mapping[str, Any]] | None = None)
             controls=[w for w, _ in widgets],
             labels=[list(c.option_labels) for c in explorer.controls],
             store=store,
+            tables=tables,
             statuses={k: html.escape(r.status) for k, r in results.items()},
             problems={k: r.problem for k, r in results.items()},
             sources=sources,
@@ -126,8 +153,7 @@ def bake(explorer: Explorer, configs: Sequence[Mapping[str, Any]] | None = None)
 
 def static_html(layout) -> str:
     """The static face as an HTML fragment for a page that already loads BokehJS (the book)."""
-    script, div = components(layout)
-    return f'<div class="gradwidgets-explorer">{div}{script}</div>'
+    return f'<div class="gradwidgets-explorer">{html_fragment(layout)}</div>'
 
 
 def save_html(layout, path: str, title: str = "gradwidgets explorer") -> str:

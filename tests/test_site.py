@@ -87,7 +87,10 @@ class Visit:
             if url.endswith("/index.html"):  # a redirect to the root page
                 page.wait_for_url(re.compile(r".*/book/.*\.html$"), wait_until="load")
             page.evaluate("() => document.fonts.ready.then(() => true)")
-            # MathJax typesets after load; its startup promise resolves when the page is done
+            # MathJax is added on load (book/_ext/late_mathjax.py) and typesets after that; its
+            # startup promise resolves when the page is done
+            started = "() => !document.querySelector('.math') || window.MathJax?.startup?.promise"
+            page.wait_for_function(started)
             page.evaluate("() => window.MathJax?.startup?.promise")
             self.state = page.evaluate(
                 """() => ({
@@ -159,6 +162,9 @@ EXPLORERS_JS = """() => Bokeh.documents.flatMap((doc, i) => doc.roots()
     .filter((r) => (r.name ?? "").startsWith("explorer:"))
     .map((r) => ({doc: i, name: r.name.slice(9), rendered: Bokeh.index.find_one(r) != null})))"""
 
+ALL_BUILT_JS = """() => window.Bokeh && window.gradwidgetsPlots
+    && window.gradwidgetsPlots.pending.length === 0 && !window.gradwidgetsPlots.busy"""
+
 SNAPSHOT_JS = """([i, name]) => JSON.stringify(Array.from(Bokeh.documents[i].all_models)
     .filter((m) => (m.name ?? "").startsWith(name + ":") && m.data !== undefined)
     .map((m) => [m.name, Object.entries(m.data).map(([k, v]) => [k, Array.from(v)])]))"""
@@ -194,9 +200,8 @@ def test_explorers_render_and_a_control_moves_the_plot(browser, server, name):
     try:
         page = context.new_page()
         page.goto(f"{server}/{name}", wait_until="load")
-        page.wait_for_function(
-            f"() => window.Bokeh && ({EXPLORERS_JS})().some((e) => e.rendered)", timeout=20000
-        )
+        # the page builds its plots one after another (gradwidgets/embed.py): wait for the last
+        page.wait_for_function(ALL_BUILT_JS, timeout=30000)
         explorers = page.evaluate(EXPLORERS_JS)
         assert len(explorers) >= 2, f"{name} shows {len(explorers)} explorers; a chapter needs at least two"
         page.wait_for_function(f"() => ({EXPLORERS_JS})().every((e) => e.rendered)", timeout=20000)

@@ -15,17 +15,32 @@ def test_compact_stores_float32_and_text():
     assert out["a"].dtype == np.float32 and out["c"].dtype == np.int32 and out["b"] == ["x", "y", "z"]
 
 
+def test_compact_keeps_float64_where_float32_would_show_inf_or_zero():
+    out = compact(
+        {
+            "big": np.array([1.0, 1e45]),
+            "tiny": np.array([1.0, 1e-42]),
+            "bad": np.array([np.nan, np.inf, 0.0, 2.0]),
+        }
+    )
+    assert out["big"].dtype == np.float64 and np.isfinite(out["big"]).all()
+    assert out["tiny"].dtype == np.float64 and out["tiny"][1] == 1e-42
+    assert out["bad"].dtype == np.float32  # non-finite values and zeros are what they are
+
+
 def test_bake_precomputes_every_grid_point():
     layout = make().static()
     callbacks = [m for m in layout.references() if isinstance(m, CustomJS)]
     assert len(callbacks) == 1
-    store = callbacks[0].args["store"]
+    store, tables = callbacks[0].args["store"], callbacks[0].args["tables"]
     assert len(store) == 12  # 16 grid points minus the 4 'boom' ones, which carry only a status
     assert set(callbacks[0].args["statuses"]) == {f"{d}-{a}" for d in range(4) for a in range(4)}
-    baked = store["3-1"]["g"].data["value"]
+    baked = tables[store["3-1"]["g"]]["value"]
     expected = _compute({"depth": 16, "activation": "sigmoid"}, None).data["g"]["value"]
     np.testing.assert_array_equal(baked, expected.astype(np.float32))
-    assert all(isinstance(s, ColumnDataSource) for r in store.values() for s in r.values())
+    # plain data, not Bokeh sources (three models each for BokehJS to build), stored once each
+    assert all(isinstance(t, dict) for t in tables) and len(tables) == len({id(t) for t in tables})
+    assert sum(isinstance(m, ColumnDataSource) for m in layout.references()) == 1
 
 
 def test_baked_size_is_small():

@@ -1,0 +1,58 @@
+"""Page fragments: each plot's document is built in its own task, in page order."""
+
+from pathlib import Path
+
+import pytest
+from _browser import browser_page
+from bokeh.plotting import figure
+from bokeh.util.paths import bokehjs_path
+
+from gradwidgets.embed import html_fragment
+
+BOKEHJS = Path(bokehjs_path()) / "js"
+
+# On every animation frame, note how many Bokeh documents exist: built one per task, they
+# appear one or a few per frame; built together (Bokeh's components), all in the same frame.
+COUNT_PER_FRAME_JS = """
+window.perFrame = [];
+(function tick() {
+    window.perFrame.push(window.Bokeh ? window.Bokeh.documents.length : 0);
+    requestAnimationFrame(tick);
+})();
+"""
+
+
+def _figure(i: int):
+    fig = figure(title=f"plot {i} </script><b>", name=f"plot{i}", width=300, height=200)
+    fig.line([1, 2, 3], [i, i + 1, i])
+    return fig
+
+
+def test_the_payload_cannot_close_its_script():
+    text = html_fragment(_figure(0))
+    assert text.count("</script>") == 2  # the JSON's and the queue's, not the title's
+    assert "plot 0 \\u003c/script>\\u003cb>" in text and 'data-root-id="' in text
+
+
+@pytest.mark.browser
+def test_plots_are_built_in_page_order_one_task_each(tmp_path):
+    scripts = "".join(
+        f'<script src="file://{BOKEHJS / name}"></script>'
+        for name in ("bokeh.min.js", "bokeh-widgets.min.js")
+    )
+    body = "".join(html_fragment(_figure(i)) for i in range(6))
+    page_path = tmp_path / "page.html"
+    page_path.write_text(f"<html><head>{scripts}</head><body>{body}</body></html>", encoding="utf8")
+    with browser_page() as bp:
+        bp.page.add_init_script(COUNT_PER_FRAME_JS)
+        bp.page.goto(f"file://{page_path}")
+        bp.page.wait_for_function(
+            "() => window.Bokeh && Bokeh.documents.length === 6 && !window.gradwidgetsPlots.busy"
+        )
+        names = bp.page.evaluate("() => Bokeh.documents.map((d) => d.roots()[0].name)")
+        assert names == [f"plot{i}" for i in range(6)]
+        seen = bp.page.evaluate("() => window.perFrame")
+        assert any(0 < n < 6 for n in seen), f"every plot was built in the same frame: {seen}"
+        titles = bp.page.evaluate("() => Bokeh.documents.map((d) => d.roots()[0].title.text)")
+        assert titles[0] == "plot 0 </script><b>"
+        assert bp.blocked == [] and bp.console_errors == []
