@@ -1,18 +1,25 @@
 """Overhead of recording: gradient_profile and train(record_every=1) against the bare step.
 
 Prints JSON. Times are medians over interleaved repeats in one run (the machine is noisy, so
-only the ratios within a run are meaningful). Target: every ratio <= 1.10.
+only the ratios within a run are meaningful). Target: every ratio <= 1.10. ``breakdown_ms``
+times gradient_profile's parts in a second interleaved loop; ``minor_faults_per_call`` counts
+the pages the kernel had to map (a heap that grew and was trimmed again costs ~1-3 us a page).
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import time
 
 import torch
 
 import gradwidgets as gw
+from gradwidgets.actstats import activation_stats
+from gradwidgets.losses import run_forward
+from gradwidgets.probes import _GradNorms, norms
+from gradwidgets.tracing import trace_forward
 
 CONFIGS = [(20, 64, 256), (50, 128, 256)]
 STEPS = 20  # training steps per timed train() call
@@ -51,9 +58,12 @@ def measure(depth: int, width: int, batch: int) -> dict:
     for fn in cases.values():  # warm up
         fn()
     times: dict[str, list[float]] = {k: [] for k in cases}
+    faults: dict[str, list[int]] = {k: [] for k in cases}
     for _ in range(REPEATS):
         for name, fn in cases.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             times[name].append(_timer(fn))
+            faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
         "config": {"depth": depth, "width": width, "batch": batch, "threads": torch.get_num_threads()},
@@ -67,7 +77,43 @@ def measure(depth: int, width: int, batch: int) -> dict:
             "gradient_profile_vs_bare_step": med["gradient_profile"] / med["bare_step"],
             "train_record_every_1_vs_bare_train": med["train_record_every_1"] / med["bare_training"],
         },
+        "minor_faults_per_call": {
+            "bare_step": statistics.median(faults["bare_step"]),
+            "gradient_profile": statistics.median(faults["gradient_profile"]),
+        },
+        "breakdown_ms": breakdown(model, X, y),
     }
+
+
+def breakdown(model, X, y) -> dict:
+    """gradient_profile's parts (medians, ms): the traced forward against the plain one, the
+    activation statistics, the backward pass with and without the dL/dh hooks, the norms."""
+    loss_fn = torch.nn.functional.mse_loss
+    weights = [lin.weight for lin in model.hidden_linears]
+    times: dict[str, list[float]] = {}
+
+    def timed(name, fn, *args):
+        t = time.perf_counter()
+        out = fn(*args)
+        times.setdefault(name, []).append(time.perf_counter() - t)
+        return out
+
+    def backward_with_hooks(loss, traces):
+        hooks = _GradNorms(traces)  # a norm of dL/dh taken as each goes by
+        grads = torch.autograd.grad(loss, weights)
+        hooks.remove()
+        return grads
+
+    for _ in range(REPEATS + 2):
+        timed("forward", model, X)
+        out, traces = timed("traced_forward", trace_forward, model, X, run_forward, model.hidden_linears)
+        timed("activation_stats", activation_stats, traces)
+        timed("backward_weights_and_dl_dh", backward_with_hooks, loss_fn(out, y), traces)
+        del out, traces
+        grads = timed("backward_weights_only", torch.autograd.grad, loss_fn(model(X), y), weights)
+        timed("weight_norms", norms, [[g] for g in grads] + [[w] for w in weights])
+        timed("gradient_profile", gw.gradient_profile, model, X, y)
+    return {k: 1e3 * statistics.median(v[2:]) for k, v in times.items()}
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 """gradwidgets: see vanishing and exploding gradients, layer by layer, on real autograd."""
 
 from .activations import ACTIVATIONS, Activation, get_activation
-from .actstats import SATURATION_THRESHOLD
 from .data import DATASETS, Dataset, make_dataset
 from .diagnosis import THRESHOLDS, diagnose
 from .explorer import Control, Explorer, Result
@@ -11,6 +10,7 @@ from .models import MLP, NORMS, ElmanRNN, build_mlp, build_rnn, spectral_radius
 from .notebook import setup_notebook
 from .probes import GradientProfile, gradient_profile
 from .report import Report
+from .saturated import SATURATION_THRESHOLD
 from .training import OPTIMIZERS, History, StepRecord, train
 from .watch_view import watch
 from .watcher import Watch

@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from ._util import check_choice
-from .actstats import SATURATION_THRESHOLD
 from .losses import LOSSES, LossSpec, compute_loss
 from .probes import GradientProfile, gradient_profile
 from .report import Remedy, Report
+from .saturated import SATURATION_THRESHOLD
 from .tracing import layer_weights
 
 FLAGS = ("vanishing", "exploding", "saturated", "dead", "non-finite")

@@ -140,10 +140,11 @@ def build_mlp(
                 layer.bias.zero_()
         return layer
 
+    make_norm = {None: None, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}[norm]
     blocks = []
     for i in range(num_layers):
         n_in = in_features if i == 0 else width
-        norm_mod = {None: None, "batch": nn.BatchNorm1d(width), "layer": nn.LayerNorm(width)}[norm]
+        norm_mod = make_norm(width) if make_norm is not None else None
         blocks.append(Block(linear(n_in, width), norm_mod, act.make(), residual and n_in == width))
     config = dict(
         num_layers=num_layers,

@@ -15,7 +15,6 @@ from bokeh.models import (
 from bokeh.plotting import figure
 
 from .activations import Activation, get_activation
-from .actstats import SATURATION_THRESHOLD
 from .plots_base import (
     _HIST_KEYS,
     _TOOLS,
@@ -24,6 +23,7 @@ from .plots_base import (
     _item,
     _legend,
 )
+from .saturated import SATURATION_THRESHOLD
 from .theme import BLUE, ORANGE, SKY, VERMILLION, style
 
 # ---------------------------------------------------------------- 3. activation function

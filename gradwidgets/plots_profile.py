@@ -13,7 +13,6 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from bokeh.transform import dodge
 
-from .actstats import SATURATION_THRESHOLD
 from .plots_base import (
     _LOG_HEIGHT,
     _SCI,
@@ -27,6 +26,7 @@ from .plots_base import (
     _log_series,
 )
 from .probes import GradientProfile
+from .saturated import SATURATION_THRESHOLD
 from .theme import BLACK, BLUE, ORANGE, SKY, VERMILLION, style
 
 # ---------------------------------------------------------------- 1. gradient norms per layer

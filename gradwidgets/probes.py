@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,7 +14,7 @@ from torch import nn
 from ._util import fmt, format_table
 from .actstats import activation_stats
 from .losses import LossSpec, compute_loss, prepare_batch, run_forward
-from .tracing import trace_forward
+from .tracing import module_names, trace_forward
 
 
 @dataclass(frozen=True, repr=False)
@@ -81,17 +83,71 @@ def norms(groups: list[list[torch.Tensor | None]]) -> np.ndarray:
     A float32 norm under- or overflows beyond about 1e-19 and 1e19 even when every entry is
     finite: such results (0 or inf) are recomputed in float64.
     """
-    flat = [t.detach() for ts in groups for t in ts if t is not None]
-    values = torch.stack(torch._foreach_norm(flat)).double() if flat else torch.zeros(0, dtype=torch.float64)
-    for i in torch.nonzero((values == 0) | ~torch.isfinite(values)).flatten().tolist():
-        values[i] = torch.linalg.vector_norm(flat[i].double())
-    sq = iter((values**2).tolist())
-    return np.sqrt([sum(next(sq) for t in ts if t is not None) for ts in groups])
+    flat = [t for ts in groups for t in ts if t is not None]
+    with torch.no_grad():
+        values = torch.stack(torch._foreach_norm(flat)).double().numpy() if flat else np.zeros(0)
+        for i in np.flatnonzero((values == 0) | ~np.isfinite(values)):
+            values[i] = float(torch.linalg.vector_norm(flat[i].double()))
+    return _group_norms(values, [sum(t is not None for t in ts) for ts in groups])
 
 
-def _saved_buffers(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _group_norms(values: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """sqrt of the sum of squares of consecutive runs of ``values`` of the given sizes."""
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    return np.sqrt(np.bincount(group, values**2, minlength=len(sizes)))
+
+
+class _GradNorms:
+    """||dL/dh|| of every recorded h of ``traces``, in layer order.
+
+    The gradient of an h whose layer has weights to train passes by on its way to them: a hook
+    takes its norm there and the gradient is not kept (keeping them all until the backward
+    pass ends grows the heap, and the page faults to regrow it cost more than the norms). A
+    frozen layer's h is asked for explicitly: ``asked``, then ``fill`` with its gradients.
+    """
+
+    def __init__(self, traces: list) -> None:
+        hs = [
+            (h, h.requires_grad and any(w.requires_grad for w in tr.weights)) for tr in traces for h in tr.hs
+        ]
+        self.values = np.zeros(len(hs))
+        self._asked = [k for k, (h, on) in enumerate(hs) if h.requires_grad and not on]
+        self.asked = [hs[k][0] for k in self._asked]
+        self._hooks = [_on_grad(h, functools.partial(self._record, k)) for k, (h, on) in enumerate(hs) if on]
+
+    def _record(self, k: int, grad: torch.Tensor | None) -> None:
+        if grad is None:
+            return
+        value = float(torch.linalg.vector_norm(grad))
+        if value == 0 or not math.isfinite(value):  # float32 under- or overflow: float64
+            value = float(torch.linalg.vector_norm(grad.double()))
+        self.values[k] = value
+
+    def fill(self, grads: Sequence[torch.Tensor | None]) -> np.ndarray:
+        """The norms, with those of the asked-for h from their ``grads``."""
+        if self._asked:
+            self.values[self._asked] = norms([[g] for g in grads])
+        return self.values
+
+    def remove(self) -> None:
+        """Take the hooks off (an h the model keeps must not call them later)."""
+        for hook in self._hooks:
+            hook.remove()
+        self.asked = []
+
+
+def _on_grad(t: torch.Tensor, hook) -> torch.utils.hooks.RemovableHandle:
+    """Call ``hook(dL/dt)`` when the backward pass reaches ``t`` (a pre-hook on its node: cheaper)."""
+    if t.grad_fn is None:
+        return t.register_hook(hook)
+    k = t.output_nr
+    return t.grad_fn.register_prehook(lambda grads: hook(grads[k]))
+
+
+def _saved_buffers(modules) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Every buffer (batch-norm statistics, spectral-norm vectors, ...) with a copy to restore."""
-    return [(b, b.detach().clone()) for b in model.buffers()]
+    bufs = {id(b): b for m in modules for b in m._buffers.values() if b is not None}
+    return [(b, b.detach().clone()) for b in bufs.values()]
 
 
 def gradient_profile(
@@ -125,41 +181,50 @@ def gradient_profile(
         Non-finite values are reported as they are, not raised.
     """
     X, y = prepare_batch(model, X, y)
-    if layers is None and hasattr(model, "hidden_linears"):
-        layers = model.hidden_linears
-    saved = _saved_buffers(model)
+    if layers is None:
+        layers = getattr(model, "hidden_linears", None)
+    names = module_names(model)
+    saved, h_norms = _saved_buffers(names), None
     try:
-        output, traces = trace_forward(model, X, run_forward, layers)
+        output, traces = trace_forward(model, X, run_forward, layers, names)
         value = compute_loss(loss, output, y)
         if not traces:
             raise ValueError(
                 "layers: no Linear, Conv, RNN or attention layer of the model ran in the forward pass"
             )
-        weights = [w for tr in traces for w in tr.weights if w.requires_grad]
-        hs = [h for tr in traces for h in tr.hs if h.requires_grad]
-        grads = torch.autograd.grad(value, weights + hs, allow_unused=True) if value.requires_grad else []
+        stats = activation_stats(traces)  # now: the backward pass frees each h once it is done
+        layer_names = tuple(tr.name for tr in traces)
+        activations = tuple(tr.activation.name if tr.activation else "?" for tr in traces)
+        w_groups = [tr.weights for tr in traces]
+        sizes = [len(tr.hs) for tr in traces]
+        cell = next((i for i, tr in enumerate(traces) if isinstance(tr.module, nn.RNNCellBase)), None)
+        h_norms = _GradNorms(traces)
+        del traces, output
+        weights = [w for ws in w_groups for w in ws if w.requires_grad]
+        inputs = weights + h_norms.asked
+        grads = torch.autograd.grad(value, inputs, allow_unused=True) if value.requires_grad else []
+        h_values = h_norms.fill(grads[len(weights) :])
     finally:  # batch norm (say) updated its buffers in the forward pass: undo that
+        if h_norms is not None:
+            h_norms.remove()
         with torch.no_grad():
             for buf, copy in saved:
                 buf.copy_(copy)
-    grad_of = dict(zip(map(id, weights + hs), grads, strict=False))
-    w_grads = [[grad_of.get(id(w)) for w in tr.weights] for tr in traces]
-    h_grads = [[grad_of.get(id(h)) for h in tr.hs] for tr in traces]
-    cell = next((i for i, tr in enumerate(traces) if isinstance(tr.module, nn.RNNCellBase)), None)
-    time_groups = [] if cell is None else [[g] for g in h_grads[cell]]
-    n = len(traces)  # every norm in one batched call: weight grads, weights, dL/dh, dL/dh_t
-    all_norms = norms(w_grads + [tr.weights for tr in traces] + h_grads + time_groups)
-    wgn, wn, hgn = all_norms[:n], all_norms[n : 2 * n], all_norms[2 * n : 3 * n]
+    grad_of = dict(zip(map(id, weights), grads, strict=False))
+    n = len(w_groups)  # every weight norm in one batched call: weight grads, then weights
+    all_norms = norms([[grad_of.get(id(w)) for w in ws] for ws in w_groups] + w_groups)
+    wgn, wn = all_norms[:n], all_norms[n:]
+    start = sum(sizes[:cell]) if cell is not None else 0
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(wn > 0, wgn / np.where(wn > 0, wn, 1.0), np.nan)
     return GradientProfile(
-        layer_names=tuple(tr.name for tr in traces),
-        activations=tuple(tr.activation.name if tr.activation else "?" for tr in traces),
+        layer_names=layer_names,
+        activations=activations,
         weight_grad_norm=wgn,
         weight_norm=wn,
         grad_to_weight=ratio,
-        act_grad_norm=hgn,
+        act_grad_norm=_group_norms(h_values, sizes),
         loss=float(value.detach()),
-        time_grad_norm=None if cell is None else all_norms[3 * n :],
-        **activation_stats(traces),
+        time_grad_norm=None if cell is None else h_values[start : start + sizes[cell]].copy(),
+        **stats,
     )

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.nn.utils import parametrize
 
-from .activations import Activation, activation_of_module
+from .activations import ACTIVATIONS, Activation, activation_of_module
 
 PROBED_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNBase, nn.RNNCellBase)
 """Layers a profile reports: those with a weight matrix (or kernel) that gradients flow into."""
@@ -22,7 +21,26 @@ their child ``out_proj`` never fire. Kept apart from PROBED_TYPES, which ``train
 ``weight*`` parameters alone."""
 
 _PASS_THROUGH = (_BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.Dropout, nn.Identity)
+_Z_SOURCES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, *ATTENTION_TYPES, *_PASS_THROUGH)
+"""Modules whose output is a pre-activation z when an activation module consumes it first."""
+
+FROM_OUTPUT = ("tanh", "sigmoid", "relu", "leaky_relu", "elu", "selu")
+"""Activations whose derivative can be written through their output h = f(z): their z is not
+kept once they have run (keeping every z until the backward pass doubles the memory traffic)."""
 _LINEAR = activation_of_module(nn.Identity())
+_ACTIVATIONS: dict[tuple, Activation | None] = {}
+
+
+def _activation_of(module: nn.Module) -> Activation | None:
+    """``activation_of_module``, remembered per module type and slope (an ELU entry costs ms)."""
+    attrs = module.__dict__  # not getattr: a missing attribute takes nn.Module's slow path
+    key = (type(module), attrs.get("negative_slope"), attrs.get("alpha"))
+    try:
+        return _ACTIVATIONS[key]
+    except KeyError:
+        return _ACTIVATIONS.setdefault(key, activation_of_module(module))
+    except TypeError:  # an unhashable attribute: look it up every time
+        return activation_of_module(module)
 
 
 def layer_weights(module: nn.Module) -> list[torch.Tensor]:
@@ -35,8 +53,14 @@ def layer_weights(module: nn.Module) -> list[torch.Tensor]:
         names = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
         own = [w for n in names if isinstance(w := getattr(module, n, None), nn.Parameter)]
         return [*own, *layer_weights(module.out_proj)]
-    weights = [p for n, p in module.named_parameters(recurse=False) if n.startswith("weight")]
-    if parametrize.is_parametrized(module):
+    seen: set[int] = set()  # as named_parameters(recurse=False): a tensor registered twice counts once
+    weights = []
+    for n, p in module._parameters.items():
+        if p is not None and id(p) not in seen:
+            seen.add(id(p))
+            if n.startswith("weight"):
+                weights.append(p)
+    if "parametrizations" in module._modules and parametrize.is_parametrized(module):
         for name, plist in module.parametrizations.items():
             if name.startswith("weight"):
                 weights += [p for n, p in plist.named_parameters(recurse=False) if n.startswith("original")]
@@ -48,8 +72,9 @@ class LayerTrace:
     """One probed layer in a traced forward pass.
 
     ``hs`` are the layer's post-activation outputs (one per call: a recurrent cell is called
-    once per time step) and ``zs`` the matching activation inputs. ``activation`` is None
-    when no activation module follows the layer (a functional call, or the model's output).
+    once per time step) and ``zs`` the matching activation inputs (None for an activation in
+    :data:`FROM_OUTPUT`, which does not need it). ``activation`` is None when no activation
+    module follows the layer (a functional call, or the model's output).
     """
 
     name: str
@@ -57,7 +82,7 @@ class LayerTrace:
     weights: list[torch.Tensor]
     activation: Activation | None
     hs: list[torch.Tensor] = field(default_factory=list)
-    zs: list[torch.Tensor] = field(default_factory=list)
+    zs: list[torch.Tensor | None] = field(default_factory=list)
 
     @property
     def unit_dim(self) -> int:
@@ -65,14 +90,21 @@ class LayerTrace:
         return 1 if isinstance(self.module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) else -1
 
 
-@dataclass
+@dataclass(slots=True)
 class _Call:
     module: nn.Module
-    input: torch.Tensor | None
-    output: torch.Tensor  # as the module produced it
-    passed: torch.Tensor  # what the rest of the model received: ``output``, or a private copy of it
-    fresh: bool  # the input was not modified in place between its producer and this call
+    source: int | None  # the call whose output this one received unmodified as its input, if any
+    output: torch.Tensor | None  # as the module produced it (None once released)
+    passed: torch.Tensor | None  # what the rest of the model received: ``output`` or a private copy
     version: int  # output._version when recorded: a later change means it was modified in place
+
+
+@dataclass(slots=True)
+class _Handed:
+    version: int  # the tensor's version when last handed on
+    call: int  # the call that last handed it on
+    holders: list[int]  # the calls whose output it is (a module may return its input)
+    consumed: bool = False  # taken as input by a call that returned something else
 
 
 def _first_tensor(x: object) -> torch.Tensor | None:
@@ -83,43 +115,89 @@ def _first_tensor(x: object) -> torch.Tensor | None:
     return None
 
 
+def module_names(model: nn.Module) -> dict[nn.Module, str]:
+    """Every submodule with its name, as ``named_modules`` gives them (a shared one once)."""
+    names: dict[nn.Module, str] = {}
+
+    def visit(module: nn.Module, prefix: str) -> None:
+        names[module] = prefix
+        for key, child in module._modules.items():
+            if child is not None and child not in names:
+                visit(child, f"{prefix}.{key}" if prefix else key)
+
+    visit(model, "")
+    return names
+
+
+_MISSING = object()
+
+
 def _record(
     modules: list[nn.Module], model: nn.Module, X: torch.Tensor, forward, private: bool
 ) -> tuple[torch.Tensor, list[_Call]]:
-    """Run ``forward(model, X)`` and log every leaf or probed module call, via global hooks.
+    """Run ``forward(model, X)`` and log every leaf or probed module call.
 
-    With ``private``, the rest of the model receives a clone of each logged output, so that
-    in-place operations downstream (``ReLU(inplace=True)``, ``x += skip``) cannot change it.
+    Each such module's ``forward`` is wrapped for the duration of the call (an instance
+    attribute, removed afterwards): unlike global module hooks, this leaves every other module
+    on torch's fast path and other models untouched. With ``private``, the rest of the model
+    receives a clone of each logged output, so that in-place operations downstream
+    (``ReLU(inplace=True)``, ``x += skip``) cannot change it.
     """
     probed = PROBED_TYPES + ATTENTION_TYPES
-    wanted = {m for m in modules if isinstance(m, probed) or next(m.children(), None) is None}
+    wanted = [
+        m
+        for m in modules
+        if not m._modules or isinstance(m, probed) or all(c is None for c in m._modules.values())
+    ]
     log: list[_Call] = []
-    handed: dict[int, int] = {}  # id of each tensor passed on -> its version at that moment
-    fresh: dict[nn.Module, bool] = {}
+    handed: dict[int, _Handed] = {}  # id of each tensor passed on -> what became of it
 
-    def pre_hook(module: nn.Module, args: tuple) -> None:
-        if module in wanted:
-            x = _first_tensor(args)
-            fresh[module] = x is not None and handed.get(id(x)) == x._version
+    def wrap(module: nn.Module, call):
+        act = None if isinstance(module, probed) else _activation_of(module)
+        drops_z = act is not None and act.name in FROM_OUTPUT
 
-    def hook(module: nn.Module, args: tuple, output: object) -> object:
-        out = _first_tensor(output) if module in wanted else None
-        if out is None:
-            return None
-        result, passed = None, out
-        if private and (isinstance(output, torch.Tensor) or type(output) in (tuple, list)):
-            passed = out.clone()
-            result = passed if output is out else type(output)([passed, *output[1:]])
-        log.append(_Call(module, _first_tensor(args), out, passed, fresh.pop(module, False), out._version))
-        handed[id(passed)] = passed._version
-        return result
+        def traced(*args, **kwargs):
+            x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+            given = handed.get(id(x)) if x is not None else None
+            if given is not None and given.version != x._version:
+                given = None  # modified in place since: not the tensor that was handed on
+            output = call(*args, **kwargs)
+            out = output if isinstance(output, torch.Tensor) else _first_tensor(output)
+            if out is None:
+                return output
+            passed = out
+            if private and (isinstance(output, torch.Tensor) or type(output) in (tuple, list)):
+                passed = out.clone()
+                output = passed if output is out else type(output)([passed, *output[1:]])
+            index = len(log)
+            log.append(_Call(module, None if given is None else given.call, out, passed, out._version))
+            if given is not None and passed is x:  # handed on as it came (an Identity, say)
+                given.version, given.call = passed._version, index
+                given.holders.append(index)
+                given.consumed = given.consumed or not isinstance(module, _PASS_THROUGH)
+                return output
+            if given is not None:
+                if drops_z and not given.consumed and isinstance(log[given.holders[0]].module, _Z_SOURCES):
+                    for k in given.holders:  # a z whose first consumer is this activation: unneeded
+                        log[k].output = log[k].passed = None
+                    del handed[id(x)]
+                given.consumed = True
+            handed[id(passed)] = _Handed(passed._version, index, [index])
+            return output
 
-    handles = [register_module_forward_pre_hook(pre_hook), register_module_forward_hook(hook)]
+        return traced
+
+    own = [(m, m.__dict__.get("forward", _MISSING)) for m in wanted]
     try:
+        for m in wanted:
+            m.__dict__["forward"] = wrap(m, m.forward)
         output = forward(model, X)
     finally:
-        for handle in handles:
-            handle.remove()
+        for m, previous in own:
+            if previous is _MISSING:
+                m.__dict__.pop("forward", None)
+            else:
+                m.__dict__["forward"] = previous
     return output, log
 
 
@@ -127,15 +205,15 @@ def _follow(log: list[_Call], consumers: dict[int, list[int]], i: int) -> tuple[
     """From call ``i`` of a layer, walk through norms to its activation: (activation, z call, h call)."""
     module = log[i].module
     if isinstance(module, (nn.RNNCell, nn.RNN)):
-        act = activation_of_module(nn.Tanh() if module.nonlinearity == "tanh" else nn.ReLU())
+        act = ACTIVATIONS["tanh" if module.nonlinearity == "tanh" else "relu"]
         return act, i, i
     if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
         return None, i, i
     idx, seen_identity = i, False
     while True:
-        nxt = next((j for j in consumers.get(id(log[idx].passed), ()) if j > idx), None)
+        nxt = consumers[idx][0] if idx in consumers else None
         m = log[nxt].module if nxt is not None else None
-        act = activation_of_module(m) if m is not None else None
+        act = _activation_of(m) if m is not None else None
         if act is not None and not isinstance(m, nn.Identity):
             return act, idx, nxt
         if m is None or not isinstance(m, _PASS_THROUGH):
@@ -156,10 +234,11 @@ def _traces(
     """The traces of the chosen layers, and whether any recorded z or h was modified in place."""
     consumers: dict[int, list[int]] = {}
     calls: dict[nn.Module, list[int]] = {}
+    probed = PROBED_TYPES + ATTENTION_TYPES
     for j, c in enumerate(log):
-        if c.input is not None and c.fresh:  # a tensor changed in place in between is not "the same"
-            consumers.setdefault(id(c.input), []).append(j)
-        if isinstance(c.module, PROBED_TYPES + ATTENTION_TYPES):
+        if c.source is not None:  # a tensor changed in place in between is not "the same"
+            consumers.setdefault(c.source, []).append(j)
+        if isinstance(c.module, probed):
             calls.setdefault(c.module, []).append(j)
     chosen = list(calls) if layers is None else [m for m in layers if m in calls]
     if layers is None:  # a layer whose weights an attention layer reports is not reported twice
@@ -168,15 +247,20 @@ def _traces(
     traces, stale = [], False
     for m in chosen:
         followed = [_follow(log, consumers, j) for j in calls[m]]
-        trace = LayerTrace(names.get(m, type(m).__name__), m, layer_weights(m), followed[0][0])
-        trace.zs, trace.hs = [log[f[1]].output for f in followed], [log[f[2]].output for f in followed]
-        stale = stale or any(log[k].output._version != log[k].version for f in followed for k in f[1:])
-        traces.append(trace)
+        zs, hs = [log[f[1]].output for f in followed], [log[f[2]].output for f in followed]
+        for f in followed:
+            for call in (log[f[1]], log[f[2]]):
+                stale = stale or (call.output is not None and call.output._version != call.version)
+        traces.append(LayerTrace(names.get(m, type(m).__name__), m, layer_weights(m), followed[0][0], hs, zs))
     return traces, stale
 
 
 def trace_forward(
-    model: nn.Module, X: torch.Tensor, forward, layers: Sequence[nn.Module] | None = None
+    model: nn.Module,
+    X: torch.Tensor,
+    forward,
+    layers: Sequence[nn.Module] | None = None,
+    names: dict[nn.Module, str] | None = None,
 ) -> tuple[torch.Tensor, list[LayerTrace]]:
     """Run the model once and describe each probed layer that ran, in call order.
 
@@ -184,9 +268,10 @@ def trace_forward(
     attention layer that ran is included. If an in-place operation overwrote a recorded
     output (``nn.ReLU(inplace=True)`` on a Linear's output, ``out += skip``), the forward pass
     is run again with each recorded output handed on as a private copy, so that the values
-    and gradients reported are those of the layer's own output.
+    and gradients reported are those of the layer's own output. ``names`` is
+    ``module_names(model)`` when the caller has it already.
     """
-    names = {m: n for n, m in model.named_modules()}
+    names = module_names(model) if names is None else names
     version = X._version
     output, log = _record(list(names), model, X, forward, private=False)
     traces, stale = _traces(names, log, layers)

@@ -164,3 +164,20 @@ def test_gelu_negative_slopes_are_not_counted_as_saturated(spirals):
     z = model.preactivations(spirals.X)[0]
     expected = float((act.derivative(z).abs() < 0.05 * act.max_derivative).float().mean())
     assert prof.saturation[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("frozen", [[0], [2], [0, 1, 2]], ids=str)
+def test_frozen_layers_still_report_dl_dh(frozen, spirals):
+    """dL/dh of a layer with nothing to train is asked of autograd; the others pass a hook."""
+    model = gw.build_mlp(4, width=16)
+    for i in frozen:
+        model.hidden_linears[i].weight.requires_grad_(False)
+    y = spirals.y.float().reshape(-1, 1)
+    prof = gw.gradient_profile(model, spirals.X, y)
+    hs, x = [], spirals.X
+    for b in model.blocks:
+        x = b(x)
+        hs.append(x)
+    hg = torch.autograd.grad(nn.functional.mse_loss(model.head(x), y), hs)
+    np.testing.assert_allclose(prof.act_grad_norm, [float(g.norm()) for g in hg], rtol=1e-5)
+    assert prof.weight_grad_norm[frozen].tolist() == [0.0] * len(frozen)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Sequence
 
 from bokeh.layouts import column
 
 from ..explorer import Explorer, Result
-from ..models import build_mlp
+from ..models import MLP, build_mlp
 from ..plots import (
     activation_distribution_figure,
     compare_figure,
     gradient_norms_columns,
     gradient_norms_figure,
 )
+from ..probes import GradientProfile
 from ._common import INIT_LABELS, NORM_LABELS, control, dataset, describe, profile_data, profile_of
 
 
@@ -25,9 +28,25 @@ def _profile_figures(sources):
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _network(num_layers: int, **options) -> MLP:
+    """``build_mlp``, remembered: a profile leaves its network as it found it, so a setting
+    seen again (a learner toggling back) reuses the same seeded weights instead of rebuilding."""
+    return build_mlp(num_layers, **options)
+
+
+_PROFILING = threading.Lock()  # a remembered network is traced by one thread at a time
+
+
+def _profile(data, num_layers: int, **options) -> GradientProfile:
+    with _PROFILING:
+        return profile_of(_network(num_layers, **options), data)
+
+
 def _mlp_profile(cfg, width: int, data_name: str) -> Result:
     data = dataset(data_name)
-    model = build_mlp(
+    profile = _profile(
+        data,
         cfg.get("depth", 10),
         width=cfg.get("width", width),
         in_features=data.X.shape[1],
@@ -37,7 +56,6 @@ def _mlp_profile(cfg, width: int, data_name: str) -> Result:
         norm=cfg.get("norm"),
         residual=cfg.get("residual", False),
     )
-    profile = profile_of(model, data)
     status, problem = describe(profile)
     return Result(profile_data(profile), status, problem=problem)
 
@@ -163,8 +181,7 @@ def compare(
     def compute(cfg, emit):
         data, out, lines = dataset("spirals"), {}, []
         for side in ("a", "b"):
-            model = build_mlp(depth, activation=cfg[f"{side}_activation"], init=cfg[f"{side}_init"])
-            profile = profile_of(model, data)
+            profile = _profile(data, depth, activation=cfg[f"{side}_activation"], init=cfg[f"{side}_init"])
             out[side] = gradient_norms_columns(profile)
             lines.append(f"{side.upper()}: first/last {profile.first_last_ratio:.1e}")
         return Result(out, "; ".join(lines))
