@@ -1,10 +1,10 @@
 """Bokeh layouts as HTML fragments for a page that loads BokehJS, drawn one after another.
 
-Bokeh's ``components`` builds every plot of a page in one go when the page has loaded, so
-nothing is painted until the last of a chapter's dozen plots is laid out (2.5 to 5 s on the
-book's pages). Here each fragment holds its document as JSON and joins one queue per page:
-the plots are built in page order, each in its own task, and the browser paints each one
-before building the next.
+Bokeh's ``components`` builds every plot of a page in one go once the whole page has been
+parsed and its deferred scripts have run. Here each fragment holds its document as JSON and
+joins one queue per page: the first plot is built as soon as its fragment is parsed, the
+others in page order, each in its own task, and the browser paints each one before building
+the next.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ _QUEUE_JS = """(function () {
         requestAnimationFrame(() => setTimeout(next, 0));  // paint this plot, then build the next
       });
   }
-  if (document.readyState !== "loading") next();
+  // BokehJS is loaded in the page's head: start at once, while the rest of the page is parsed
+  if (window.Bokeh) next();
   else document.addEventListener("DOMContentLoaded", next);
 })();"""
 
