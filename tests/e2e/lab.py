@@ -16,6 +16,7 @@ import functools
 import importlib.util
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -37,6 +38,11 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 STARTUP_TIMEOUT = 120.0
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 KERNEL_DIALOG = ".jp-Dialog"
+WARM_IMPORTS = (
+    "import numpy, torch, bokeh, ipywidgets, jupyter_bokeh, myst_nb, gradwidgets, gradwidgets.explorers"
+)
+"""What a warm kernel has already run: the libraries every chapter imports, and nothing of a
+chapter (no model, no explorer, no BokehJS output)."""
 
 
 def lab_settings():
@@ -195,11 +201,14 @@ class LabServer:
         sep = "&" if "?" in path else "?"
         return f"{self.base}{path}{sep}token={self.token}"
 
-    def api(self, path: str, method: str = "GET", timeout: float = 10.0):
+    def api(self, path: str, method: str = "GET", timeout: float = 10.0, body: dict | None = None):
         """A REST call with the token in the header; the JSON reply (None when empty)."""
-        request = urllib.request.Request(
-            self.base + path, method=method, headers={"Authorization": f"token {self.token}"}
-        )
+        headers = {"Authorization": f"token {self.token}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode("utf8")
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             body = reply.read()
         return json.loads(body) if body else None
@@ -212,6 +221,47 @@ class LabServer:
         start = html.index('id="jupyter-config-data"')
         start = html.index(">", start) + 1
         return json.loads(html[start : html.index("</script>", start)])
+
+    def warm_session(self, file: str, timeout: float = 120.0) -> str:
+        """Start a kernel for ``file`` through the REST API and warm it; its kernel id.
+
+        The session is created (``POST /api/sessions`` with the chapter's path) before the
+        chapter is opened, so JupyterLab attaches the notebook to it, as it does when a
+        learner reopens a chapter whose kernel still runs. Warm means the kernel is up, idle and
+        has imported `WARM_IMPORTS` (sent on its own channels, silently: the notebook's
+        execution counts still start at 1).
+        """
+        from jupyter_client import BlockingKernelClient
+
+        session = self.api(
+            "/api/sessions",
+            "POST",
+            timeout=timeout,
+            body={"path": file, "name": file, "type": "notebook", "kernel": {"name": "python3"}},
+        )
+        kernel = session["kernel"]["id"]
+        self._remember()
+        client = BlockingKernelClient(connection_file=str(self.workdir / "runtime" / f"kernel-{kernel}.json"))
+        client.load_connection_file()
+        client.start_channels()
+        end = time.monotonic() + timeout
+        try:
+            client.wait_for_ready(timeout)
+            msg_id = client.execute(WARM_IMPORTS, silent=True, store_history=False)
+            while True:
+                reply = client.get_shell_msg(timeout=max(end - time.monotonic(), 0.1))
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"warming the kernel failed: {reply['content']}")
+        finally:
+            client.stop_channels()
+        while time.monotonic() < end:
+            state = self.api(f"/api/kernels/{kernel}")["execution_state"]
+            if state == "idle":
+                return kernel
+            time.sleep(0.1)
+        raise RuntimeError(f"the warm kernel for {file} was not idle within {timeout:.0f} s")
 
     def shutdown_kernels(self) -> None:
         """End every session and its kernel (after each chapter, so kernels do not pile up)."""
@@ -409,6 +459,43 @@ class Chapter:
             )
         self._wait_for_kernel(60)
         self.kernel_ready_s = time.monotonic() - self.opened_at
+
+    def load_lab(self) -> None:
+        """JupyterLab itself, with no document open, until its file browser lists the chapter."""
+        self.page.goto(self.server.url("/lab?reset"), wait_until="domcontentloaded")
+        self._browser_item().wait_for(timeout=60000)
+
+    def _browser_item(self):
+        name = re.compile(f"^{re.escape(self.file)}$")
+        text = self.page.locator(".jp-DirListing-itemText", has_text=name)
+        return self.page.locator(".jp-DirListing-item").filter(has=text)
+
+    def open_from_browser(self) -> None:
+        """Open the chapter in the loaded JupyterLab by a double click in the file browser, as a
+        learner does; the clock (`opened_at`) starts at the double click."""
+        item = self._browser_item()
+        self.opened_at = time.monotonic()
+        item.dblclick()
+        shown = self.page.wait_for_selector(".jp-NotebookPanel, .jp-FileEditor", timeout=60000)
+        if shown.evaluate("(el) => !el.classList.contains('jp-NotebookPanel')"):
+            raise AssertionError(f"{self.file} opened as plain text, not as a notebook")
+        self._wait_for_kernel(60)
+        self.kernel_ready_s = time.monotonic() - self.opened_at
+
+    def wait_for_first_plot(self, timeout: float) -> float:
+        """Seconds from `opened_at` to the first explorer drawn (a Bokeh root with a size, in
+        an explorer's panel); fails early with the error when a cell fails."""
+        end = time.monotonic() + timeout
+        drawn = f"() => ({EXPLORERS_JS})().some((e) => e.rendered)"
+        while time.monotonic() < end:
+            with contextlib.suppress(PlaywrightTimeout):
+                self.page.wait_for_function(drawn, timeout=1000, polling=50)
+                self.first_plot_s = time.monotonic() - self.opened_at
+                return self.first_plot_s
+            self._accept_kernel_dialog()
+            if errors := self.errors():
+                raise AssertionError(f"{self.file}: a cell failed before the first explorer: {errors}")
+        raise ChapterTimeoutError(f"{self.file}: no explorer drawn {timeout:.0f} s after opening")
 
     def _wait_for_kernel(self, timeout: float) -> None:
         """Until the chapter's kernel runs and is idle, in the server and in the page."""

@@ -49,12 +49,19 @@ TIMED_CHANGES = 5  # control changes timed per explorer, back and forth on one c
 BUSY_SLEEP = 60  # s the busy cell keeps the kernel's main shell busy
 BUSY_REDRAW = 30.0  # s for a redraw meanwhile: a redraw that waits for the main shell takes 60
 
-# Budgets, written to artifacts/e2e/budgets.json with every run: from opening a chapter to its
-# first explorer drawn (warm file caches; this includes every cell above the explorer), and the
-# median from a control change to the new data in the page. A loaded CI machine misses them
-# without anything being broken, so by default a run only records them (a redraw that never
-# comes, or waits for the kernel's main shell, fails below without a clock);
-# GRADWIDGETS_E2E_STRICT=1 holds a run to the budgets themselves.
+# Budgets, written to artifacts/e2e/budgets.json with every run. Per chapter:
+# - warm_open_to_first_plot_s, the budget's own figure: JupyterLab is already loaded in the page
+#   and the chapter's kernel already runs and has imported the course's libraries
+#   (`lab.WARM_IMPORTS`, through the REST API before the chapter opens, so JupyterLab attaches
+#   to it); the clock runs from the double click on the chapter in the file browser, through
+#   Run → Run All Cells and every cell above the first explorer, to that explorer's Bokeh plot
+#   drawn in the page.
+# - open_to_first_plot_s, cold, recorded only: from navigating to the chapter's URL (JupyterLab
+#   loads, a fresh kernel starts and imports torch) to the first explorer drawn.
+# - redraw_median_s: the median from a control change to the new data in the page.
+# A loaded CI machine misses them without anything being broken, so by default a run only
+# records them (a redraw that never comes, or waits for the kernel's main shell, fails below
+# without a clock); GRADWIDGETS_E2E_STRICT=1 holds a run to the budgets themselves.
 FIRST_PLOT_BUDGET = 15.0
 REDRAW_BUDGET = 0.5
 STRICT = os.environ.get("GRADWIDGETS_E2E_STRICT", "") not in ("", "0")
@@ -168,7 +175,6 @@ def test_chapter_runs_in_jupyterlab_and_its_explorers_redraw(lab, file):
                 # the same once the kernel is up (JupyterLab loaded, the kernel started and idle)
                 warm = chapter.first_plot_s - chapter.kernel_ready_s
                 record["kernel_idle_to_first_plot_s"] = round(warm, 2)
-                record["first_plot_within_budget"] = chapter.first_plot_s < FIRST_PLOT_BUDGET
 
             for explorer in explorers:
                 unselected = chapter.unselected_controls(explorer)
@@ -186,11 +192,6 @@ def test_chapter_runs_in_jupyterlab_and_its_explorers_redraw(lab, file):
             assert console == [], f"{file} logged console errors"
             assert lab.outside_connections() == [], "JupyterLab or a kernel connected to another host"
             if explorers and STRICT:
-                assert chapter.first_plot_s < FIRST_PLOT_BUDGET, (
-                    f"{file}: first explorer drawn {chapter.first_plot_s:.1f} s after opening; "
-                    f"slowest cells (s, cell, first line): {chapter.cell_times[:3]}"
-                )
-            if explorers and STRICT:
                 assert statistics.median(redraws) < REDRAW_BUDGET, f"{file}: redraws took {redraws} s"
         finally:
             record["slowest_cells"] = chapter.cell_times[:3]
@@ -198,6 +199,32 @@ def test_chapter_runs_in_jupyterlab_and_its_explorers_redraw(lab, file):
                 _screenshot(chapter, SHOTS / f"{Path(file).stem}.png")
             finally:
                 lab.shutdown_kernels()
+
+
+@pytest.mark.parametrize("file", [f for f in CHAPTERS if _expects_explorers(f)])
+def test_first_explorer_drawn_soon_after_opening_with_a_warm_kernel(lab, file):
+    """The first-plot budget as it is defined: JupyterLab loaded, the kernel warm (see the
+    budgets above); the chapter opened from the file browser and run from the Run menu."""
+    record = MEASURED.setdefault(file, {})
+    with browser_page(1280, 900) as page:
+        chapter = Chapter(page.page, lab, file)
+        try:
+            chapter.load_lab()
+            kernel = lab.warm_session(file)
+            chapter.open_from_browser()
+            sessions = [s["kernel"]["id"] for s in lab.api("/api/sessions") if s["path"] == file]
+            assert sessions == [kernel], f"{file}: JupyterLab did not attach to the warm kernel"
+            chapter.run_all()
+            first_plot = chapter.wait_for_first_plot(CHAPTER_TIMEOUT)
+            record["warm_open_to_first_plot_s"] = round(first_plot, 2)
+            record["warm_first_plot_within_budget"] = first_plot < FIRST_PLOT_BUDGET
+            assert chapter.errors() == [], f"{file}: cells failed:\n{_describe(chapter.errors())}"
+            if STRICT:
+                assert first_plot < FIRST_PLOT_BUDGET, (
+                    f"{file}: first explorer drawn {first_plot:.1f} s after opening with a warm kernel"
+                )
+        finally:
+            lab.shutdown_kernels()
 
 
 def _screenshot(chapter: Chapter, path: Path) -> None:
