@@ -82,4 +82,4 @@ def compute_loss(loss: LossSpec, output: torch.Tensor, y: torch.Tensor) -> torch
     if not isinstance(value, torch.Tensor) or value.numel() != 1:
         shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
         raise ValueError(f"loss must return a scalar tensor; got {shape}")
-    return value.reshape(())
+    return value if value.dim() == 0 else value.reshape(())  # a view would add a backward node

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,8 +12,9 @@ from torch import nn
 
 from ._util import fmt, format_table
 from .actstats import activation_stats
+from .blocktrace import mlp_plan, plan_buffers, run_plan
 from .losses import LossSpec, compute_loss, prepare_batch, run_forward
-from .tracing import module_names, trace_forward
+from .tracing import trace_forward
 
 
 @dataclass(frozen=True, repr=False)
@@ -88,13 +88,25 @@ def norms(groups: list[list[torch.Tensor | None]]) -> np.ndarray:
         values = torch.stack(torch._foreach_norm(flat)).double().numpy() if flat else np.zeros(0)
         for i in np.flatnonzero((values == 0) | ~np.isfinite(values)):
             values[i] = float(torch.linalg.vector_norm(flat[i].double()))
+    if len(flat) == len(groups) == sum(map(len, groups)):  # one tensor a group: nothing to add up
+        return values
     return _group_norms(values, [sum(t is not None for t in ts) for ts in groups])
 
 
 def _group_norms(values: np.ndarray, sizes: list[int]) -> np.ndarray:
     """sqrt of the sum of squares of consecutive runs of ``values`` of the given sizes."""
+    if len(values) == len(sizes):
+        return values
     group = np.repeat(np.arange(len(sizes)), sizes)
     return np.sqrt(np.bincount(group, values**2, minlength=len(sizes)))
+
+
+def _norm(t: torch.Tensor) -> float:
+    """||t||, in float64 when float32 under- or overflows."""
+    value = float(torch.linalg.vector_norm(t))
+    if value == 0 or not math.isfinite(value):
+        value = float(torch.linalg.vector_norm(t.double()))
+    return value
 
 
 class _GradNorms:
@@ -107,21 +119,20 @@ class _GradNorms:
     """
 
     def __init__(self, traces: list) -> None:
-        hs = [
-            (h, h.requires_grad and any(w.requires_grad for w in tr.weights)) for tr in traces for h in tr.hs
-        ]
-        self.values = np.zeros(len(hs))
-        self._asked = [k for k, (h, on) in enumerate(hs) if h.requires_grad and not on]
-        self.asked = [hs[k][0] for k in self._asked]
-        self._hooks = [_on_grad(h, functools.partial(self._record, k)) for k, (h, on) in enumerate(hs) if on]
-
-    def _record(self, k: int, grad: torch.Tensor | None) -> None:
-        if grad is None:
-            return
-        value = float(torch.linalg.vector_norm(grad))
-        if value == 0 or not math.isfinite(value):  # float32 under- or overflow: float64
-            value = float(torch.linalg.vector_norm(grad.double()))
-        self.values[k] = value
+        self.values = np.zeros(sum(len(tr.hs) for tr in traces))
+        self._asked: list[int] = []
+        self.asked: list[torch.Tensor] = []
+        self._hooks = []
+        k = 0
+        for tr in traces:
+            trained = any(w.requires_grad for w in tr.weights)
+            for h in tr.hs:
+                if h.requires_grad and trained:
+                    self._hooks.append(_on_grad(h, self.values, k))
+                elif h.requires_grad:
+                    self._asked.append(k)
+                    self.asked.append(h)
+                k += 1
 
     def fill(self, grads: Sequence[torch.Tensor | None]) -> np.ndarray:
         """The norms, with those of the asked-for h from their ``grads``."""
@@ -136,18 +147,34 @@ class _GradNorms:
         self.asked = []
 
 
-def _on_grad(t: torch.Tensor, hook) -> torch.utils.hooks.RemovableHandle:
-    """Call ``hook(dL/dt)`` when the backward pass reaches ``t`` (a pre-hook on its node: cheaper)."""
+def _on_grad(t: torch.Tensor, values: np.ndarray, k: int) -> torch.utils.hooks.RemovableHandle:
+    """Set ``values[k] = ||dL/dt||`` when the backward pass reaches ``t`` (a pre-hook on its
+    node where it has one: cheaper than a tensor hook)."""
     if t.grad_fn is None:
-        return t.register_hook(hook)
-    k = t.output_nr
-    return t.grad_fn.register_prehook(lambda grads: hook(grads[k]))
+
+        def on_grad(grad: torch.Tensor) -> None:
+            values[k] = _norm(grad)
+
+        return t.register_hook(on_grad)
+    i = t.output_nr
+
+    def on_node(grads: tuple) -> None:
+        if grads[i] is not None:
+            values[k] = _norm(grads[i])
+
+    return t.grad_fn.register_prehook(on_node)
 
 
-def _saved_buffers(modules) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Every buffer (batch-norm statistics, spectral-norm vectors, ...) with a copy to restore."""
-    bufs = {id(b): b for m in modules for b in m._buffers.values() if b is not None}
-    return [(b, b.detach().clone()) for b in bufs.values()]
+def _all_buffers(model: nn.Module) -> list[torch.Tensor]:
+    """Every buffer (batch-norm statistics, spectral-norm vectors, ...) of the model, once."""
+    todo, seen, bufs = [model], {id(model)}, {}
+    for m in todo:  # grows as it goes
+        bufs.update((id(b), b) for b in m._buffers.values() if b is not None)
+        for child in m._modules.values():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                todo.append(child)
+    return list(bufs.values())
 
 
 def gradient_profile(
@@ -181,12 +208,16 @@ def gradient_profile(
         Non-finite values are reported as they are, not raised.
     """
     X, y = prepare_batch(model, X, y)
-    if layers is None:
+    plan = mlp_plan(model, layers)  # a build_mlp model: its layers are read off its blocks
+    if plan is None and layers is None:
         layers = getattr(model, "hidden_linears", None)
-    names = module_names(model)
-    saved, h_norms = _saved_buffers(names), None
+    saved = [(b, b.detach().clone()) for b in (_all_buffers(model) if plan is None else plan_buffers(plan))]
+    h_norms = None
     try:
-        output, traces = trace_forward(model, X, run_forward, layers, names)
+        if plan is None:
+            output, traces = trace_forward(model, X, run_forward, layers)
+        else:
+            output, traces = run_plan(plan, model, X, run_forward)
         value = compute_loss(loss, output, y)
         if not traces:
             raise ValueError(

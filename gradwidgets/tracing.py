@@ -31,7 +31,7 @@ _LINEAR = activation_of_module(nn.Identity())
 _ACTIVATIONS: dict[tuple, Activation | None] = {}
 
 
-def _activation_of(module: nn.Module) -> Activation | None:
+def activation_of(module: nn.Module) -> Activation | None:
     """``activation_of_module``, remembered per module type and slope (an ELU entry costs ms)."""
     attrs = module.__dict__  # not getattr: a missing attribute takes nn.Module's slow path
     key = (type(module), attrs.get("negative_slope"), attrs.get("alpha"))
@@ -153,7 +153,7 @@ def _record(
     handed: dict[int, _Handed] = {}  # id of each tensor passed on -> what became of it
 
     def wrap(module: nn.Module, call):
-        act = None if isinstance(module, probed) else _activation_of(module)
+        act = None if isinstance(module, probed) else activation_of(module)
         drops_z = act is not None and act.name in FROM_OUTPUT
 
         def traced(*args, **kwargs):
@@ -213,7 +213,7 @@ def _follow(log: list[_Call], consumers: dict[int, list[int]], i: int) -> tuple[
     while True:
         nxt = consumers[idx][0] if idx in consumers else None
         m = log[nxt].module if nxt is not None else None
-        act = _activation_of(m) if m is not None else None
+        act = activation_of(m) if m is not None else None
         if act is not None and not isinstance(m, nn.Identity):
             return act, idx, nxt
         if m is None or not isinstance(m, _PASS_THROUGH):
