@@ -1,9 +1,13 @@
 """Overhead of recording: gradient_profile and train(record_every=1) against the bare step.
 
 Prints JSON. Times are medians over interleaved repeats in one run (the machine is noisy, so
-only the ratios within a run are meaningful). Target: every ratio <= 1.10. ``breakdown_ms``
-times gradient_profile's parts in a second interleaved loop; ``minor_faults_per_call`` counts
-the pages the kernel had to map (a heap that grew and was trimmed again costs ~1-3 us a page).
+only the ratios within a run are meaningful). Target: every ratio <= 1.10. Besides the
+``build_mlp`` model (whose layers gradient_profile reads off its blocks), the same layers as
+an ``nn.Sequential`` measure the general tracer, and ``floor`` is the least the profile's
+statistics cost in eager torch: the same tensor operations written out for this one model,
+with no bookkeeping at all. ``breakdown_ms`` times gradient_profile's parts in a second
+interleaved loop; ``minor_faults_per_call`` counts the pages the kernel had to map (a heap
+that grew and was trimmed again costs ~1-3 us a page).
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import torch
 
 import gradwidgets as gw
 from gradwidgets.actstats import activation_stats
+from gradwidgets.gradnorms import GradNorms, norms
 from gradwidgets.losses import run_forward
-from gradwidgets.probes import _GradNorms, norms
 from gradwidgets.tracing import trace_forward
 
 CONFIGS = [(20, 64, 256), (50, 128, 256)]
@@ -49,9 +53,13 @@ def measure(depth: int, width: int, batch: int) -> dict:
             loss_fn(model(X), y).backward()
             opt.step()
 
+    layers = list(model.hidden_linears)
+    general = torch.nn.Sequential(*[m for b in model.blocks for m in (b.linear, b.act)], model.head)
     cases = {
         "bare_step": bare_step,
         "gradient_profile": lambda: gw.gradient_profile(model, X, y),
+        "gradient_profile_general_tracer": lambda: gw.gradient_profile(general, X, y, layers=layers),
+        "floor": lambda: floor(model, X, y),
         "bare_training": bare_training,
         "train_record_every_1": lambda: gw.train(model, X, y, steps=STEPS, lr=1e-4, record_every=1),
     }
@@ -70,11 +78,15 @@ def measure(depth: int, width: int, batch: int) -> dict:
         "median_ms": {
             "bare_step": 1e3 * med["bare_step"],
             "gradient_profile": 1e3 * med["gradient_profile"],
+            "gradient_profile_general_tracer": 1e3 * med["gradient_profile_general_tracer"],
+            "floor": 1e3 * med["floor"],
             "bare_train_step": 1e3 * med["bare_training"] / STEPS,
             "train_step_record_every_1": 1e3 * med["train_record_every_1"] / STEPS,
         },
         "ratio": {
             "gradient_profile_vs_bare_step": med["gradient_profile"] / med["bare_step"],
+            "general_tracer_vs_bare_step": med["gradient_profile_general_tracer"] / med["bare_step"],
+            "floor_vs_bare_step": med["floor"] / med["bare_step"],
             "train_record_every_1_vs_bare_train": med["train_record_every_1"] / med["bare_training"],
         },
         "minor_faults_per_call": {
@@ -83,6 +95,28 @@ def measure(depth: int, width: int, batch: int) -> dict:
         },
         "breakdown_ms": breakdown(model, X, y),
     }
+
+
+def floor(model, X, y) -> None:
+    """The profile's tensor work for a tanh MLP, and nothing else: per layer the sum per unit
+    (mean, dead units), the sum of squares (std), the saturated count (h*h over the cut), the
+    norm of dL/dh in a hook; then every weight's and weight gradient's norm in one call."""
+    tmp, hs, x = torch.empty(X.shape[0] * model.blocks[0].linear.out_features), [], X
+    for b in model.blocks:
+        x = b.act(b.linear(x))
+        hs.append(x)
+    loss = torch.nn.functional.mse_loss(model.head(x), y)
+    with torch.no_grad():
+        for h in hs:
+            sq = torch.mul(h, h, out=tmp.view(h.shape))
+            h.sum(0), sq.sum(), torch.threshold(sq, 0.95, 0.0, out=sq).sign_().sum()
+    dh = []
+    for h in hs:
+        h.register_hook(lambda g: dh.append(torch.linalg.vector_norm(g)))
+    weights = [b.linear.weight for b in model.blocks]
+    grads = torch.autograd.grad(loss, weights)
+    with torch.no_grad():
+        torch._foreach_norm(list(grads) + weights)
 
 
 def breakdown(model, X, y) -> dict:
@@ -99,7 +133,7 @@ def breakdown(model, X, y) -> dict:
         return out
 
     def backward_with_hooks(loss, traces):
-        hooks = _GradNorms(traces)  # a norm of dL/dh taken as each goes by
+        hooks = GradNorms(traces)  # a norm of dL/dh taken as each goes by
         grads = torch.autograd.grad(loss, weights)
         hooks.remove()
         return grads

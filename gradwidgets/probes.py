@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ from torch import nn
 from ._util import fmt, format_table
 from .actstats import activation_stats
 from .blocktrace import mlp_plan, plan_buffers, run_plan
+from .gradnorms import GradNorms, group_norms, norms
 from .losses import LossSpec, compute_loss, prepare_batch, run_forward
 from .tracing import trace_forward
 
@@ -75,94 +75,6 @@ class GradientProfile:
 
 def _pct(x: float) -> str:
     return "n/a" if np.isnan(x) else f"{100 * x:.0f}%"
-
-
-def norms(groups: list[list[torch.Tensor | None]]) -> np.ndarray:
-    """The norm of each group of tensors taken together (None counts as zero), batched.
-
-    A float32 norm under- or overflows beyond about 1e-19 and 1e19 even when every entry is
-    finite: such results (0 or inf) are recomputed in float64.
-    """
-    flat = [t for ts in groups for t in ts if t is not None]
-    with torch.no_grad():
-        values = torch.stack(torch._foreach_norm(flat)).double().numpy() if flat else np.zeros(0)
-        for i in np.flatnonzero((values == 0) | ~np.isfinite(values)):
-            values[i] = float(torch.linalg.vector_norm(flat[i].double()))
-    if len(flat) == len(groups) == sum(map(len, groups)):  # one tensor a group: nothing to add up
-        return values
-    return _group_norms(values, [sum(t is not None for t in ts) for ts in groups])
-
-
-def _group_norms(values: np.ndarray, sizes: list[int]) -> np.ndarray:
-    """sqrt of the sum of squares of consecutive runs of ``values`` of the given sizes."""
-    if len(values) == len(sizes):
-        return values
-    group = np.repeat(np.arange(len(sizes)), sizes)
-    return np.sqrt(np.bincount(group, values**2, minlength=len(sizes)))
-
-
-def _norm(t: torch.Tensor) -> float:
-    """||t||, in float64 when float32 under- or overflows."""
-    value = float(torch.linalg.vector_norm(t))
-    if value == 0 or not math.isfinite(value):
-        value = float(torch.linalg.vector_norm(t.double()))
-    return value
-
-
-class _GradNorms:
-    """||dL/dh|| of every recorded h of ``traces``, in layer order.
-
-    The gradient of an h whose layer has weights to train passes by on its way to them: a hook
-    takes its norm there and the gradient is not kept (keeping them all until the backward
-    pass ends grows the heap, and the page faults to regrow it cost more than the norms). A
-    frozen layer's h is asked for explicitly: ``asked``, then ``fill`` with its gradients.
-    """
-
-    def __init__(self, traces: list) -> None:
-        self.values = np.zeros(sum(len(tr.hs) for tr in traces))
-        self._asked: list[int] = []
-        self.asked: list[torch.Tensor] = []
-        self._hooks = []
-        k = 0
-        for tr in traces:
-            trained = any(w.requires_grad for w in tr.weights)
-            for h in tr.hs:
-                if h.requires_grad and trained:
-                    self._hooks.append(_on_grad(h, self.values, k))
-                elif h.requires_grad:
-                    self._asked.append(k)
-                    self.asked.append(h)
-                k += 1
-
-    def fill(self, grads: Sequence[torch.Tensor | None]) -> np.ndarray:
-        """The norms, with those of the asked-for h from their ``grads``."""
-        if self._asked:
-            self.values[self._asked] = norms([[g] for g in grads])
-        return self.values
-
-    def remove(self) -> None:
-        """Take the hooks off (an h the model keeps must not call them later)."""
-        for hook in self._hooks:
-            hook.remove()
-        self.asked = []
-
-
-def _on_grad(t: torch.Tensor, values: np.ndarray, k: int) -> torch.utils.hooks.RemovableHandle:
-    """Set ``values[k] = ||dL/dt||`` when the backward pass reaches ``t`` (a pre-hook on its
-    node where it has one: cheaper than a tensor hook)."""
-    if t.grad_fn is None:
-
-        def on_grad(grad: torch.Tensor) -> None:
-            values[k] = _norm(grad)
-
-        return t.register_hook(on_grad)
-    i = t.output_nr
-
-    def on_node(grads: tuple) -> None:
-        if grads[i] is not None:
-            values[k] = _norm(grads[i])
-
-    return t.grad_fn.register_prehook(on_node)
 
 
 def _all_buffers(model: nn.Module) -> list[torch.Tensor]:
@@ -229,7 +141,7 @@ def gradient_profile(
         w_groups = [tr.weights for tr in traces]
         sizes = [len(tr.hs) for tr in traces]
         cell = next((i for i, tr in enumerate(traces) if isinstance(tr.module, nn.RNNCellBase)), None)
-        h_norms = _GradNorms(traces)
+        h_norms = GradNorms(traces)
         del traces, output
         weights = [w for ws in w_groups for w in ws if w.requires_grad]
         inputs = weights + h_norms.asked
@@ -254,7 +166,7 @@ def gradient_profile(
         weight_grad_norm=wgn,
         weight_norm=wn,
         grad_to_weight=ratio,
-        act_grad_norm=_group_norms(h_values, sizes),
+        act_grad_norm=group_norms(h_values, sizes),
         loss=float(value.detach()),
         time_grad_norm=None if cell is None else h_values[start : start + sizes[cell]].copy(),
         **stats,
