@@ -1,9 +1,7 @@
 """Activation statistics per layer: mean, std, saturated and dead fractions, batched in torch.
 
-The outputs of small layers with the same shape and activation are stacked and reduced
-together, a few passes over the stack in all (saturated entries are counted by
-:mod:`.saturated`). A large output (``_ALONE`` entries or more) is reduced where it lies, while
-it is still in cache: stacking it would copy it once more and pass over it out of cache. The
+The outputs of layers with the same shape and activation are stacked and reduced together, a
+few passes over the stack in all (saturated entries are counted by :mod:`.saturated`). The
 stack and temporaries live in reused buffers: a fresh megabyte-sized allocation costs a page
 fault per 4 kB on first touch.
 """
@@ -24,9 +22,6 @@ from .tracing import FROM_OUTPUT, LayerTrace
 _POOL: list[torch.Tensor] = []
 _POOL_LOCK = threading.Lock()
 _POOL_LIMIT = 1 << 23  # float32 entries kept between calls, in all (32 MB)
-_ALONE = 1 << 13  # entries from which an output is reduced alone, unstacked
-_LEAN = ("tanh", "relu", "leaky_relu", "elu", "selu", "linear")
-"""Activations whose statistics need neither z nor a centred second pass (as sigmoid's do)."""
 
 
 @contextlib.contextmanager
@@ -57,22 +52,12 @@ def activation_stats(traces: list[LayerTrace]) -> dict[str, np.ndarray]:
     """
     n = len(traces)
     groups: dict[tuple, list[tuple[int, torch.Tensor, torch.Tensor]]] = {}
-    alone: list[tuple[int, torch.Tensor, int, Activation]] = []
     for i, tr in enumerate(traces):
-        lean = tr.activation is not None and tr.activation.name in _LEAN
         for h, z in zip(tr.hs, tr.zs, strict=True):
             axis = tr.unit_dim % h.dim() if h.dim() else 0
-            if lean and h.numel() >= _ALONE and h.dtype == torch.float32:
-                alone.append((i, h, axis, tr.activation))
-            else:
-                groups.setdefault((h.shape, axis, id(tr.activation)), []).append((i, h, z))
+            groups.setdefault((h.shape, axis, id(tr.activation)), []).append((i, h, z))
     layer, rows, silent = [], [], []  # per call: its layer, (entries, mean, M2, saturated), zero units
     with torch.no_grad():
-        if alone:
-            layer += [i for i, _, _, _ in alone]
-            stats, zero_units = _alone_stats(alone)
-            rows.append(stats)
-            silent.append(zero_units)
         for (_, axis, _), calls in groups.items():
             layer += [i for i, _, _ in calls]
             stats, zero_units = _group_stats(traces[calls[0][0]].activation, calls, axis)
@@ -98,9 +83,9 @@ def activation_stats(traces: list[LayerTrace]) -> dict[str, np.ndarray]:
 def _dead_fraction(traces: list[LayerTrace], layer: np.ndarray, silent: list[np.ndarray]) -> np.ndarray:
     """The fraction of each layer's units that were exactly zero in every one of its calls.
 
-    ``silent`` holds, per group of calls, a mask per call of its units that were zero.
+    ``silent`` holds, per group of calls, a (calls, units) array of units zero in that call.
     """
-    if not any(m.any() for s in silent for m in s):
+    if not any(s.any() for s in silent):
         return np.zeros(len(traces))
     dead: list[np.ndarray | None] = [None] * len(traces)
     for i, mask in zip(layer.tolist(), (m for s in silent for m in s), strict=True):
@@ -161,7 +146,8 @@ def _group_stats(
         total = col.sum(1, dtype=np.float64)
         zero = col == 0  # a candidate; exactly zero when |h| sums to 0
         if zero.any():
-            zero = torch.abs(stack, out=tmp[: stack.numel()].view(stack.shape)).sum(others).numpy() == 0
+            absolute = torch.abs(stack, out=tmp[: stack.numel()].view(stack.shape))
+            zero = (absolute.sum(others) if others else absolute).numpy() == 0  # sum([]): every axis
         mean, m2, squares = _moments(flat, total, work, centred=act is not None and act.name == "sigmoid")
         for g in np.flatnonzero(~np.isfinite(m2) & np.isfinite(mean)):  # float32 overflow: float64
             m2[g] = float((flat[g].double() - mean[g]).pow(2).sum())
@@ -173,45 +159,3 @@ def _group_stats(
                 _, h, z = calls[g]
                 saturated[g] = saturated_exact(act, h.detach().float(), z.detach() if need_z else None)
     return np.stack([np.full(len(calls), float(flat.shape[1])), mean, m2, saturated]), zero
-
-
-def _alone_stats(
-    calls: list[tuple[int, torch.Tensor, int, Activation]],
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Large float32 outputs of :data:`_LEAN` activations, each reduced where it lies.
-
-    The same sums as :func:`_group_stats` (per-unit sums, the sum of squares, the saturated
-    count from the squares), with every result converted to numpy at once at the end. A
-    call the shortcut does not cover (non-finite, a mean larger than the spread, a unit that
-    may be dead) is done again by :func:`_group_stats`.
-    """
-    cols, squares, saturated = [], [], []
-    with _buffers(1, max(h.numel() for _, h, _, _ in calls)) as bufs:
-        tmp = bufs[0]
-        for _, h, axis, act in calls:
-            h = h.detach()
-            flat = h.reshape(1, -1)
-            work = tmp[: flat.numel()].view(flat.shape)
-            others = [d for d in range(h.dim()) if d != axis]
-            cols.append((h.sum(others) if others else h).reshape(-1))
-            squares.append(torch.mul(flat, flat, out=work).sum(1))
-            saturated.append(
-                saturated_counts(act, flat, None, work, True).reshape(1).double()
-                if act.name != "linear"
-                else torch.zeros(1, dtype=torch.float64)
-            )
-    col = torch.cat(cols).numpy()
-    starts = np.cumsum([0] + [len(c) for c in cols[:-1]])
-    entries = np.array([float(h.numel()) for _, h, _, _ in calls])
-    total = np.add.reduceat(col.astype(np.float64), starts)
-    zero = np.split(col == 0, starts[1:])
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        mean = total / entries
-        m2 = torch.cat(squares).numpy().astype(np.float64) - total * mean
-        redo = ~(np.isfinite(m2) & (total * mean <= m2)) | np.array([z.any() for z in zero])
-    stats = np.stack([entries, mean, m2, torch.cat(saturated).numpy()])
-    for k in np.flatnonzero(redo):  # the general route, for this call alone
-        _, h, axis, act = calls[k]
-        again, zero_units = _group_stats(act, [(0, h, None)], axis)
-        stats[:, k], zero[k] = again[:, 0], zero_units[0]
-    return stats, zero
