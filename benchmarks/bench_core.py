@@ -97,19 +97,27 @@ def measure(depth: int, width: int, batch: int) -> dict:
     }
 
 
+_FLOOR_BUFFERS: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
 def floor(model, X, y) -> None:
-    """The profile's tensor work for a tanh MLP, and nothing else: per layer the sum per unit
-    (mean, dead units), the sum of squares (std), the saturated count (h*h over the cut), the
-    norm of dL/dh in a hook; then every weight's and weight gradient's norm in one call."""
-    tmp, hs, x = torch.empty(X.shape[0] * model.blocks[0].linear.out_features), [], X
+    """The profile's tensor work for a tanh MLP, and nothing else: every h stacked into a kept
+    buffer, then the sum per unit (mean, dead units), the sum of squares (std) and the
+    saturated count (h*h over the cut) over the stack; the norm of dL/dh in a hook per layer;
+    every weight's and weight gradient's norm in one call."""
+    hs, x = [], X
     for b in model.blocks:
         x = b.act(b.linear(x))
         hs.append(x)
     loss = torch.nn.functional.mse_loss(model.head(x), y)
+    shape = (len(hs), *hs[0].shape)
+    if shape not in _FLOOR_BUFFERS:
+        _FLOOR_BUFFERS[shape] = torch.empty(shape), torch.empty(shape)
+    stack, sq = _FLOOR_BUFFERS[shape]
     with torch.no_grad():
-        for h in hs:
-            sq = torch.mul(h, h, out=tmp.view(h.shape))
-            h.sum(0), sq.sum(), torch.threshold(sq, 0.95, 0.0, out=sq).sign_().sum()
+        torch.stack(hs, out=stack)
+        stack.sum(1), torch.mul(stack, stack, out=sq).sum((1, 2))
+        torch.threshold(sq, 0.95, 0.0, out=sq).sign_().sum((1, 2))
     dh = []
     for h in hs:
         h.register_hook(lambda g: dh.append(torch.linalg.vector_norm(g)))
