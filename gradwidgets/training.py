@@ -245,8 +245,11 @@ class _Grouping:
     def __init__(self, sizes: list[int]):
         self.starts = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
         self.empty = np.array(sizes) == 0
+        self.single = all(n == 1 for n in sizes)  # one weight a layer: the norms are the layers'
 
     def __call__(self, norms: np.ndarray) -> np.ndarray:
+        if self.single:
+            return norms.copy()
         if norms.size == 0:
             return np.full(len(self.starts), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
