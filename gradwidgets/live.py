@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as ipw
+import torch
 from bokeh.models import ColumnDataSource
 from jupyter_bokeh import BokehModel
 
@@ -17,6 +18,11 @@ from .explorer import Control, Explorer, Result
 
 STREAM_INTERVAL = 0.1
 """Seconds between redraws of a streamed run (the first partial result is drawn at once)."""
+
+WORKER_THREADS = 1
+"""Torch threads of the explorers' worker (thread-local: the kernel's cells keep their own).
+The explorers' networks are small: a second thread makes a step no faster, and on a 2-core
+machine (Binder) it takes the core that the server and the browser need to show the result."""
 
 
 class _LatestRunner:
@@ -49,6 +55,7 @@ class _LatestRunner:
         return True
 
     def _loop(self) -> None:
+        torch.set_num_threads(WORKER_THREADS)  # this thread only (OpenMP's setting is per thread)
         while True:
             with self._cond:
                 while self._pending is None:

@@ -242,3 +242,23 @@ def test_a_result_that_arrives_after_a_newer_change_is_never_drawn():
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+
+
+def test_the_live_worker_computes_on_one_torch_thread_and_leaves_the_kernels_setting():
+    import torch
+
+    from gradwidgets import live
+
+    seen = []
+
+    def compute(cfg, emit):
+        seen.append(torch.get_num_threads())
+        return _compute(cfg, emit)
+
+    controls = (Control("depth", "Depth", (2, 4), 2), Control("activation", "Activation", ("tanh",)))
+    main = torch.get_num_threads()
+    panel = Explorer("threads", "Threads", controls, compute, _figures).live()
+    panel.set(depth=4)
+    assert panel.wait(30)
+    assert seen[-1] == live.WORKER_THREADS == 1
+    assert torch.get_num_threads() == main

@@ -123,3 +123,21 @@ def test_clipping_by_norm_bounds_the_recorded_norm():
 def test_setup_notebook_does_nothing_while_baking(monkeypatch):
     monkeypatch.setenv("GRADWIDGETS_BAKE", "1")
     assert gw.setup_notebook() is None
+
+
+@pytest.mark.parametrize("omp", [None, "2"])
+def test_setup_notebook_uses_one_torch_thread_unless_omp_num_threads_is_set(monkeypatch, omp):
+    import torch
+
+    monkeypatch.setenv("GRADWIDGETS_BAKE", "1")
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        gw.setup_notebook()
+        assert torch.get_num_threads() == (1 if omp is None else 2)
+    finally:
+        torch.set_num_threads(before)

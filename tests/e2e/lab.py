@@ -39,10 +39,12 @@ STARTUP_TIMEOUT = 120.0
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 KERNEL_DIALOG = ".jp-Dialog"
 WARM_IMPORTS = (
-    "import numpy, torch, bokeh, ipywidgets, jupyter_bokeh, myst_nb, gradwidgets, gradwidgets.explorers"
+    "import numpy, torch, bokeh, ipywidgets, jupyter_bokeh, myst_nb.ext.glue, gradwidgets, "
+    "gradwidgets.explorers"
 )
-"""What a warm kernel has already run: the libraries every chapter imports, and nothing of a
-chapter (no model, no explorer, no BokehJS output)."""
+"""What a warm kernel has already run: the libraries every chapter imports (``myst_nb.ext.glue``
+is what ``myst_nb.glue`` imports on its first call: Sphinx and docutils, 3 s), and nothing of
+a chapter (no model, no explorer, no BokehJS output)."""
 
 
 def lab_settings():
