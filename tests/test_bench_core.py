@@ -1,0 +1,35 @@
+"""The core benchmark runs end to end on a tiny net (its figures are for README, not tests)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_core.py"
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_core", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_core", module)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "REPEATS", 1)
+    monkeypatch.setattr(module, "STEPS", 2)
+    return module
+
+
+def test_every_case_is_timed_and_the_ratios_are_positive(bench):
+    result = bench.measure(3, 8, 16)
+    assert set(result["median_ms"]) == {
+        "bare_step",
+        "gradient_profile",
+        "gradient_profile_general_tracer",
+        "floor",
+        "bare_train_step",
+        "train_step_record_every_1",
+    }
+    assert all(v > 0 for v in result["median_ms"].values())
+    assert all(r > 0 for r in (*result["ratio"].values(), *result["ratio_of_fastest"].values()))
+    assert "gradient_profile" in result["breakdown_ms"]
