@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import html
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,20 +20,31 @@ from .embed import html_fragment
 from .explorer import Columns, Control, Explorer
 
 _SWITCH_JS = """
-const get = (m, k) => (m instanceof Map ? m.get(k) : m[k]);
-const idx = controls.map((w, i) => (w.active != null ? w.active : labels[i].indexOf(w.value)));
-const key = idx.join("-");
-const found = get(store, key);
-const text = get(statuses, key);
-status.text = text === undefined ? "This setting was not precomputed for the static page." : text;
-status.styles = {color: get(problems, key) ? "#D55E00" : "#444"};
-if (found === undefined) { return; }
-for (const [name, source] of (sources instanceof Map ? sources.entries() : Object.entries(sources))) {
-  const table = tables[get(found, name)];
-  if (table !== undefined) {
-    source.data = table instanceof Map ? Object.fromEntries(table) : Object.assign({}, table);
+// The precomputed results are one gzipped JSON string (see `pack`), unpacked on the first
+// change: BokehJS draws a page's first plot without decoding them.
+const TYPED = {float32: Float32Array, float64: Float64Array, int32: Int32Array};
+const bytes = (b64) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+const column = (c) => (Array.isArray(c) ? c : new TYPED[c.dtype](bytes(c.bytes).buffer));
+const unpack = async () => {
+  const stream = new Blob([bytes(baked)]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return JSON.parse(await new Response(stream).text());
+};
+if (status.__gradwidgetsBaked === undefined) { status.__gradwidgetsBaked = unpack(); }
+status.__gradwidgetsBaked.then((data) => {
+  const idx = controls.map((w, i) => (w.active != null ? w.active : labels[i].indexOf(w.value)));
+  const key = idx.join("-");
+  const found = data.store[key];
+  const text = data.statuses[key];
+  status.text = text === undefined ? "This setting was not precomputed for the static page." : text;
+  status.styles = {color: data.problems[key] ? "#D55E00" : "#444"};
+  if (found === undefined) { return; }
+  for (const [name, source] of (sources instanceof Map ? sources.entries() : Object.entries(sources))) {
+    const table = data.tables[found[name]];
+    if (table !== undefined) {
+      source.data = Object.fromEntries(Object.entries(table).map(([k, v]) => [k, column(v)]));
+    }
   }
-}
+}).catch((error) => console.error("gradwidgets: precomputed results unreadable:", error));
 """
 
 
@@ -80,6 +94,48 @@ def _stored(columns: dict[str, Any], tables: list[dict[str, Any]], seen: dict[st
         seen[key] = len(tables)
         tables.append(columns)
     return seen[key]
+
+
+def _packed_column(values) -> Any:
+    if isinstance(values, np.ndarray):
+        little = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
+        data = base64.b64encode(little.tobytes()).decode("ascii")
+        return {"dtype": values.dtype.name, "bytes": data}
+    return list(values)
+
+
+def pack(store, tables, statuses, problems) -> str:
+    """The precomputed results as one string for the switching callback: gzipped JSON, base64.
+
+    BokehJS decodes every argument of a callback (and gunzips every array) before it draws
+    the plot; a string it leaves alone, and the callback unpacks it on the first change. In
+    the JSON a numeric column is ``{"dtype", "bytes"}`` (float32, float64 or int32; base64 of
+    its little-endian bytes), a text column a plain list.
+    """
+    text = json.dumps(
+        {
+            "store": store,
+            "tables": [{name: _packed_column(v) for name, v in t.items()} for t in tables],
+            "statuses": statuses,
+            "problems": problems,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return base64.b64encode(gzip.compress(text.encode("utf8"), mtime=0)).decode("ascii")
+
+
+def unpack(baked: str) -> dict[str, Any]:
+    """`pack`'s string back as Python data, numeric columns as numpy arrays (for tests)."""
+    data = json.loads(gzip.decompress(base64.b64decode(baked)))
+    data["tables"] = [
+        {
+            name: v if isinstance(v, list) else np.frombuffer(base64.b64decode(v["bytes"]), dtype=v["dtype"])
+            for name, v in t.items()
+        }
+        for t in data["tables"]
+    ]
+    return data
 
 
 def _bokeh_control(control: Control, explorer: Explorer):
@@ -134,10 +190,12 @@ def bake(explorer: Explorer, configs: Sequence[Mapping[str, Any]] | None = None)
         args=dict(
             controls=[w for w, _ in widgets],
             labels=[list(c.option_labels) for c in explorer.controls],
-            store=store,
-            tables=tables,
-            statuses={k: html.escape(r.status) for k, r in results.items()},
-            problems={k: r.problem for k, r in results.items()},
+            baked=pack(
+                store,
+                tables,
+                {k: html.escape(r.status) for k, r in results.items()},
+                {k: bool(r.problem) for k, r in results.items()},
+            ),
             sources=sources,
             status=status,
         ),

@@ -7,7 +7,7 @@ from bokeh.embed import json_item
 from bokeh.models import ColumnDataSource, CustomJS
 from test_explorer import _compute, make
 
-from gradwidgets.static import compact, save_html
+from gradwidgets.static import compact, pack, save_html, unpack
 
 
 def test_compact_stores_float32_and_text():
@@ -32,15 +32,29 @@ def test_bake_precomputes_every_grid_point():
     layout = make().static()
     callbacks = [m for m in layout.references() if isinstance(m, CustomJS)]
     assert len(callbacks) == 1
-    store, tables = callbacks[0].args["store"], callbacks[0].args["tables"]
+    # one string, which BokehJS does not decode before drawing (the callback parses it)
+    assert isinstance(callbacks[0].args["baked"], str)
+    baked = unpack(callbacks[0].args["baked"])
+    store, tables = baked["store"], baked["tables"]
     assert len(store) == 12  # 16 grid points minus the 4 'boom' ones, which carry only a status
-    assert set(callbacks[0].args["statuses"]) == {f"{d}-{a}" for d in range(4) for a in range(4)}
+    assert set(baked["statuses"]) == {f"{d}-{a}" for d in range(4) for a in range(4)}
     baked = tables[store["3-1"]["g"]]["value"]
     expected = _compute({"depth": 16, "activation": "sigmoid"}, None).data["g"]["value"]
     np.testing.assert_array_equal(baked, expected.astype(np.float32))
     # plain data, not Bokeh sources (three models each for BokehJS to build), stored once each
-    assert all(isinstance(t, dict) for t in tables) and len(tables) == len({id(t) for t in tables})
+    assert all(isinstance(t, dict) for t in tables)
+    assert len({str({k: v.tolist() for k, v in t.items()}) for t in tables}) == len(tables)
     assert sum(isinstance(m, ColumnDataSource) for m in layout.references()) == 1
+
+
+def test_pack_keeps_dtypes_and_text():
+    columns = compact(
+        {"f": np.array([1.0, 1e45]), "g": np.arange(3.0), "i": np.arange(3), "t": np.array(["a"])}
+    )
+    back = unpack(pack({"0": {"s": 0}}, [columns], {"0": "ok"}, {"0": False}))["tables"][0]
+    assert back["f"].dtype == np.float64 and back["f"][1] == 1e45
+    assert back["g"].dtype == np.float32 and back["i"].dtype == np.int32 and back["t"] == ["a"]
+    np.testing.assert_array_equal(back["g"], [0, 1, 2])
 
 
 def test_baked_size_is_small():
