@@ -27,12 +27,15 @@ test: lint unit
 # page's warnings, so a failed build deletes its environment: the next build re-reads every
 # page (executed cells still come from the cache) and fails again until the cause is fixed.
 # GRADWIDGETS_BAKE=1 makes each explorer also bake its static face (text/html) as it executes.
+# tools/stale_outputs.py forgets the executed outputs when gradwidgets/ changed since the last
+# build (jupyter-cache keys on the chapters' code alone).
 # One torch thread per kernel: the course's small models run faster so on 2 cores.
 BOOK_BUILD := GRADWIDGETS_BAKE=1 OMP_NUM_THREADS=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 BOOK_ENV := _build/.doctrees/environment.pickle
 CI_BOOK_CONFIG := _build/_config.ci.yml
 
 book: $(STAMP)
+	$(BIN)/python tools/stale_outputs.py _build
 	$(BIN)/python tools/copy_bokehjs.py
 ifneq ($(filter true 1 yes,$(CI)),)
 	$(BIN)/python tools/force_execution_config.py $(CI_BOOK_CONFIG)
