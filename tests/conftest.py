@@ -1,5 +1,9 @@
 """Shared fixtures: small seeded datasets."""
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from _browser import close_shared_browser, shared_browser
@@ -45,3 +49,18 @@ def regression():
 @pytest.fixture(scope="session")
 def adding():
     return gw.make_dataset("adding", 64, seed=0, seq_len=40)
+
+
+@pytest.fixture
+def load_script(monkeypatch):
+    """Import a script of the repository (``benchmarks/...``, ``tools/...``) as a module."""
+
+    def load(relative: str):
+        path = Path(__file__).resolve().parents[1] / relative
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, path.stem, module)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,20 +1,11 @@
 """The core benchmark runs end to end on a tiny net (its figures are for README, not tests)."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_core.py"
 
 
 @pytest.fixture
-def bench(monkeypatch):
-    spec = importlib.util.spec_from_file_location("bench_core", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "bench_core", module)
-    spec.loader.exec_module(module)
+def bench(load_script, monkeypatch):
+    module = load_script("benchmarks/bench_core.py")
     monkeypatch.setattr(module, "REPEATS", 1)
     monkeypatch.setattr(module, "STEPS", 2)
     return module

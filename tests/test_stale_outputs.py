@@ -1,20 +1,11 @@
 """A book build forgets its executed outputs when the package that computed them changed."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "stale_outputs.py"
 
 
 @pytest.fixture
-def tool(monkeypatch):
-    spec = importlib.util.spec_from_file_location("stale_outputs", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "stale_outputs", module)
-    spec.loader.exec_module(module)
+def tool(load_script):
+    module = load_script("tools/stale_outputs.py")
     return module
 
 
