@@ -20,14 +20,12 @@ def norms(groups: list[list[torch.Tensor | None]]) -> np.ndarray:
         values = torch.stack(torch._foreach_norm(flat)).double().numpy() if flat else np.zeros(0)
         for i in np.flatnonzero((values == 0) | ~np.isfinite(values)):
             values[i] = float(torch.linalg.vector_norm(flat[i].double()))
-    if len(flat) == len(groups) == sum(map(len, groups)):  # one tensor a group: nothing to add up
-        return values
     return group_norms(values, [sum(t is not None for t in ts) for ts in groups])
 
 
 def group_norms(values: np.ndarray, sizes: list[int]) -> np.ndarray:
     """sqrt of the sum of squares of consecutive runs of ``values`` of the given sizes."""
-    if len(values) == len(sizes):
+    if all(n == 1 for n in sizes):  # one value a group: nothing to add up
         return values
     group = np.repeat(np.arange(len(sizes)), sizes)
     return np.sqrt(np.bincount(group, values**2, minlength=len(sizes)))

@@ -77,18 +77,6 @@ def _pct(x: float) -> str:
     return "n/a" if np.isnan(x) else f"{100 * x:.0f}%"
 
 
-def _all_buffers(model: nn.Module) -> list[torch.Tensor]:
-    """Every buffer (batch-norm statistics, spectral-norm vectors, ...) of the model, once."""
-    todo, seen, bufs = [model], {id(model)}, {}
-    for m in todo:  # grows as it goes
-        bufs.update((id(b), b) for b in m._buffers.values() if b is not None)
-        for child in m._modules.values():
-            if child is not None and id(child) not in seen:
-                seen.add(id(child))
-                todo.append(child)
-    return list(bufs.values())
-
-
 def gradient_profile(
     model: nn.Module,
     X: torch.Tensor,
@@ -123,7 +111,7 @@ def gradient_profile(
     plan = mlp_plan(model, layers)  # a build_mlp model: its layers are read off its blocks
     if plan is None and layers is None:
         layers = getattr(model, "hidden_linears", None)
-    saved = [(b, b.detach().clone()) for b in (_all_buffers(model) if plan is None else plan_buffers(plan))]
+    saved = [(b, b.detach().clone()) for b in (model.buffers() if plan is None else plan_buffers(plan))]
     h_norms = None
     try:
         if plan is None:

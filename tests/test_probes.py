@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 import gradwidgets as gw
+from gradwidgets.gradnorms import group_norms, norms
 
 
 def _reference_mlp(model, X, y, loss_fn):
@@ -181,3 +182,11 @@ def test_frozen_layers_still_report_dl_dh(frozen, spirals):
     hg = torch.autograd.grad(nn.functional.mse_loss(model.head(x), y), hs)
     np.testing.assert_allclose(prof.act_grad_norm, [float(g.norm()) for g in hg], rtol=1e-5)
     assert prof.weight_grad_norm[frozen].tolist() == [0.0] * len(frozen)
+
+
+def test_norms_add_up_each_group_whatever_its_size():
+    a, b = torch.full((2,), 3.0), torch.full((2,), 4.0)  # norms sqrt(18) and sqrt(32)
+    np.testing.assert_allclose(norms([[a, b], []]), [np.sqrt(50.0), 0.0])
+    np.testing.assert_allclose(norms([[a, None], [b]]), [np.sqrt(18.0), np.sqrt(32.0)])
+    np.testing.assert_allclose(group_norms(np.array([3.0, 4.0]), [2, 0]), [5.0, 0.0])
+    np.testing.assert_allclose(group_norms(np.array([3.0, 4.0]), [1, 1]), [3.0, 4.0])
