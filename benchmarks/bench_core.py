@@ -22,6 +22,7 @@ import torch
 
 import gradwidgets as gw
 from gradwidgets.actstats import activation_stats
+from gradwidgets.blocktrace import mlp_trace
 from gradwidgets.gradnorms import GradNorms, norms
 from gradwidgets.losses import run_forward
 from gradwidgets.tracing import trace_forward
@@ -135,8 +136,9 @@ def floor(model, X, y) -> None:
 
 
 def breakdown(model, X, y) -> dict:
-    """gradient_profile's parts (medians, ms): the traced forward against the plain one, the
-    activation statistics, the backward pass with and without the dL/dh hooks, the norms."""
+    """gradient_profile's parts (medians, ms): the plain forward against the block-by-block one
+    gradient_profile runs for this model and the general tracer's, the activation statistics,
+    the backward pass with and without the dL/dh hooks, the norms."""
     loss_fn = torch.nn.functional.mse_loss
     weights = [lin.weight for lin in model.hidden_linears]
     times: dict[str, list[float]] = {}
@@ -155,7 +157,9 @@ def breakdown(model, X, y) -> dict:
 
     for _ in range(REPEATS + 2):
         timed("forward", model, X)
-        out, traces = timed("traced_forward", trace_forward, model, X, run_forward, model.hidden_linears)
+        timed("block_forward", mlp_trace, model, X, run_forward, None)
+        hidden = model.hidden_linears
+        out, traces = timed("general_traced_forward", trace_forward, model, X, run_forward, hidden)
         timed("activation_stats", activation_stats, traces)
         timed("backward_weights_and_dl_dh", backward_with_hooks, loss_fn(out, y), traces)
         del out, traces
