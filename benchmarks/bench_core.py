@@ -21,11 +21,11 @@ import time
 import torch
 
 import gradwidgets as gw
-from gradwidgets.actstats import activation_stats
-from gradwidgets.blocktrace import mlp_trace
-from gradwidgets.gradnorms import GradNorms, norms
-from gradwidgets.losses import run_forward
-from gradwidgets.tracing import trace_forward
+from gradwidgets.core.actstats import activation_stats
+from gradwidgets.core.blocktrace import mlp_trace
+from gradwidgets.core.losses import run_forward
+from gradwidgets.core.norms import GradNorms, norms
+from gradwidgets.core.tracing import trace_forward
 
 CONFIGS = [(20, 64, 256), (50, 128, 256)]
 STEPS = 20  # training steps per timed train() call

@@ -18,7 +18,7 @@ import time
 import torch
 
 import gradwidgets as gw
-from gradwidgets.watcher import watch, watched_layers
+from gradwidgets.core.watcher import watch, watched_layers
 
 STEPS, BATCH, REPEATS = 100, 256, 15
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .diagnosis import diagnose
-from .report import Report
+from .core.diagnosis import diagnose
+from .core.report import Report
 
 _PAGE = """{% block postamble %}<style>body { margin: 1em; font-family: sans-serif; }
 .gw-report td, .gw-report th { padding: 2px 8px; }</style>{% endblock %}

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.activations import elu, leaky_relu
-from gradwidgets.actstats import activation_stats
-from gradwidgets.saturated import SATURATION_THRESHOLD, saturated_z_intervals
-from gradwidgets.tracing import LayerTrace
+from gradwidgets.core.activations import elu, leaky_relu
+from gradwidgets.core.actstats import activation_stats
+from gradwidgets.core.saturated import SATURATION_THRESHOLD, saturated_z_intervals
+from gradwidgets.core.tracing import LayerTrace
 
 
 def _trace(hs, act, zs=None, module=None):

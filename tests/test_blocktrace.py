@@ -6,11 +6,11 @@ import torch
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.activations import ACTIVATIONS
-from gradwidgets.blocktrace import mlp_trace
-from gradwidgets.losses import run_forward
-from gradwidgets.models import MLP
-from gradwidgets.tracing import trace_forward
+from gradwidgets.core.activations import ACTIVATIONS
+from gradwidgets.core.blocktrace import mlp_trace
+from gradwidgets.core.losses import run_forward
+from gradwidgets.core.models import MLP
+from gradwidgets.core.tracing import trace_forward
 
 FIELDS = (
     "weight_grad_norm",

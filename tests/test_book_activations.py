@@ -9,7 +9,7 @@ import torch
 
 import gradwidgets as gw
 from gradwidgets.explorers import gradient_flow, saturation
-from gradwidgets.slopes import (
+from gradwidgets.lessons.slopes import (
     measured_backward_factor,
     predicted_backward_factor,
     predicted_backward_factors,

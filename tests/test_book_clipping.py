@@ -10,7 +10,7 @@ import torch
 import gradwidgets as gw
 from gradwidgets.explorers import clipping
 from gradwidgets.explorers.regularization import weight_decay
-from gradwidgets.regularization import clip_comparison, l2_loss, parameter_norm
+from gradwidgets.lessons.regularization import clip_comparison, l2_loss, parameter_norm
 
 LN2 = math.log(2)
 MEAN_BASELINE = 2 / 12  # MSE of always predicting the average sum of two U(0, 1) numbers

@@ -9,7 +9,7 @@ import torch
 
 import gradwidgets as gw
 from gradwidgets.explorers import compare, init_variance
-from gradwidgets.jacobians import jacobian_singular_values, layer_jacobians
+from gradwidgets.lessons.jacobians import jacobian_singular_values, layer_jacobians
 
 INITS = ["normal", "pytorch_default", "lecun_normal", "xavier_normal", "kaiming_normal", "orthogonal"]
 

@@ -10,7 +10,7 @@ from torch import nn
 
 import gradwidgets as gw
 from gradwidgets.explorers import gradient_flow, norm_training
-from gradwidgets.normalization import inject_shift, input_scales
+from gradwidgets.lessons.normalization import inject_shift, input_scales
 from gradwidgets.plots import EXPLODING_ABOVE
 
 LN2 = math.log(2)

@@ -12,7 +12,7 @@ import torch
 import gradwidgets as gw
 from gradwidgets.explorers import compare, gradient_flow
 from gradwidgets.explorers.spectrum import jacobian_spectrum
-from gradwidgets.jacobians import autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
+from gradwidgets.lessons.jacobians import autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
 
 DEPTH = 20
 

@@ -8,15 +8,15 @@ from bokeh.models import ColumnDataSource
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.casestudies import (
+from gradwidgets.explorers.casestudies import cnn_flow, sequence_memory
+from gradwidgets.lessons.casestudies import (
     build_cnn,
     build_sequence_model,
     input_grad_norms,
     random_images,
     set_gate_bias,
 )
-from gradwidgets.explorers.casestudies import cnn_flow, sequence_memory
-from gradwidgets.plots_casestudies import (
+from gradwidgets.plots.casestudies import (
     plot_time_grads,
     plot_value_histograms,
     time_grad_columns,

@@ -10,10 +10,10 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 import gradwidgets as gw
-from gradwidgets import diagnosis as dg
-from gradwidgets import report as rp
-from gradwidgets.diagnosis import diagnose
-from gradwidgets.tracing import layer_weights
+from gradwidgets.core import diagnosis as dg
+from gradwidgets.core import report as rp
+from gradwidgets.core.diagnosis import diagnose
+from gradwidgets.core.tracing import layer_weights
 
 
 def _norms(grads, groups):

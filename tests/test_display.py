@@ -4,7 +4,7 @@ import pytest
 from bokeh.plotting import figure
 
 import gradwidgets as gw
-from gradwidgets.display import Shown, show
+from gradwidgets.widgets.display import Shown, show
 
 
 def _profile_figure(spirals):

@@ -7,7 +7,7 @@ from _browser import browser_page
 from bokeh.plotting import figure
 from bokeh.util.paths import bokehjs_path
 
-from gradwidgets.embed import html_fragment
+from gradwidgets.widgets.embed import html_fragment
 
 BOKEHJS = Path(bokehjs_path()) / "js"
 

@@ -7,7 +7,7 @@ import pytest
 from bokeh.plotting import figure
 
 import gradwidgets as gw
-from gradwidgets.explorer import Control, Explorer, Result
+from gradwidgets.widgets.explorer import Control, Explorer, Result
 
 DATA = gw.make_dataset("spirals", 64)
 
@@ -247,7 +247,7 @@ def test_a_result_that_arrives_after_a_newer_change_is_never_drawn():
 def test_the_live_worker_computes_on_one_torch_thread_and_leaves_the_kernels_setting():
     import torch
 
-    from gradwidgets import live
+    from gradwidgets.widgets import live
 
     seen = []
 

@@ -3,9 +3,9 @@
 import numpy as np
 from bokeh.embed import json_item
 
+from gradwidgets.core.models import build_mlp
 from gradwidgets.explorers.spectrum import jacobian_spectrum
-from gradwidgets.jacobians import jacobian_singular_values, layer_jacobians
-from gradwidgets.models import build_mlp
+from gradwidgets.lessons.jacobians import jacobian_singular_values, layer_jacobians
 
 SMALL = dict(activations=("linear", "sigmoid"), weights=("gaussian", "orthogonal"), gains=(1.0, 2.0), depth=6)
 

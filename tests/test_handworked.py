@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from gradwidgets.handworked import TinyNet, manual_backprop, tiny_example, tiny_loss
+from gradwidgets.lessons.handworked import TinyNet, manual_backprop, tiny_example, tiny_loss
 
 
 def _autograd(net: TinyNet, x, y):

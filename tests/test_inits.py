@@ -55,9 +55,9 @@ def test_scale_sets_normal_std():
 
 def test_default_gains():
     relu = gw.get_activation("relu").gain
-    assert gw.inits.resolve_gain(gw.get_init("kaiming_normal"), None, relu) == pytest.approx(math.sqrt(2))
-    assert gw.inits.resolve_gain(gw.get_init("xavier_normal"), None, relu) == 1.0
-    assert gw.inits.resolve_gain(gw.get_init("xavier_normal"), 0.5, relu) == 0.5
+    assert gw.core.inits.resolve_gain(gw.get_init("kaiming_normal"), None, relu) == pytest.approx(math.sqrt(2))
+    assert gw.core.inits.resolve_gain(gw.get_init("xavier_normal"), None, relu) == 1.0
+    assert gw.core.inits.resolve_gain(gw.get_init("xavier_normal"), 0.5, relu) == 0.5
 
 
 def test_formulas_are_text():

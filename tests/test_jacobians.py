@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import gradwidgets as gw
-from gradwidgets.jacobians import autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
+from gradwidgets.lessons.jacobians import autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,11 @@
-"""gradwidgets.normalization: what a normalization layer divides by, and injected shift."""
+"""gradwidgets.lessons.normalization: what a normalization layer divides by, and injected shift."""
 
 import numpy as np
 import pytest
 import torch
 
 import gradwidgets as gw
-from gradwidgets.normalization import InputScales, ShiftedNorm, inject_shift, input_scales
+from gradwidgets.lessons.normalization import InputScales, ShiftedNorm, inject_shift, input_scales
 
 
 def _by_hooks(model, X):

@@ -25,7 +25,7 @@ from bokeh.resources import INLINE
 
 import gradwidgets as gw
 from gradwidgets import plots
-from gradwidgets.theme import PALETTE, style
+from gradwidgets.plots.theme import PALETTE, style
 
 # ---------------------------------------------------------------- fixtures
 

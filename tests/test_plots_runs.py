@@ -1,11 +1,11 @@
-"""gradwidgets.plots_runs: several runs on one set of axes."""
+"""gradwidgets.plots.runs: several runs on one set of axes."""
 
 import numpy as np
 import pytest
 from bokeh.models import ColumnDataSource, GlyphRenderer, Legend
 
 import gradwidgets as gw
-from gradwidgets.plots_runs import curves_columns, curves_figure, plot_curves, plot_losses
+from gradwidgets.plots.runs import curves_columns, curves_figure, plot_curves, plot_losses
 
 
 def test_curves_columns_keep_values_and_drop_what_the_axis_cannot_show():

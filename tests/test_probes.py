@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.gradnorms import group_norms, norms
+from gradwidgets.core.norms import group_norms, norms
 
 
 def _reference_mlp(model, X, y, loss_fn):

@@ -1,4 +1,4 @@
-"""gradwidgets.regularization: clipping compared with torch's own, the L2 loss, the parameter norm."""
+"""gradwidgets.lessons.regularization: clipping compared with torch's own, the L2 loss, the parameter norm."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import gradwidgets as gw
-from gradwidgets.regularization import ClipComparison, clip_comparison, l2_loss, parameter_norm
+from gradwidgets.lessons.regularization import ClipComparison, clip_comparison, l2_loss, parameter_norm
 
 
 def _torch_clipped(model, X, y, c, how):

@@ -200,7 +200,7 @@ def test_explorers_render_and_a_control_moves_the_plot(browser, server, name):
     try:
         page = context.new_page()
         page.goto(f"{server}/{name}", wait_until="load")
-        # the page builds its plots one after another (gradwidgets/embed.py): wait for the last
+        # the page builds its plots one after another (gradwidgets/widgets/embed.py): wait for the last
         page.wait_for_function(ALL_BUILT_JS, timeout=30000)
         explorers = page.evaluate(EXPLORERS_JS)
         assert len(explorers) >= 2, f"{name} shows {len(explorers)} explorers; a chapter needs at least two"

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import gradwidgets as gw
-from gradwidgets.slopes import (
+from gradwidgets.lessons.slopes import (
     measured_backward_factor,
     predicted_backward_factor,
     predicted_backward_factors,

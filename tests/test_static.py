@@ -7,7 +7,7 @@ from bokeh.embed import json_item
 from bokeh.models import ColumnDataSource, CustomJS
 from test_explorer import _compute, make
 
-from gradwidgets.static import compact, pack, save_html, unpack
+from gradwidgets.widgets.static import compact, pack, save_html, unpack
 
 
 def test_compact_stores_float32_and_text():

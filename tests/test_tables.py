@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from gradwidgets.tables import Table, format_value, pretty, table
+from gradwidgets.lessons.tables import Table, format_value, pretty, table
 
 
 def test_text_face_formats_numbers_like_profiles():

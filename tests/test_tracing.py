@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.losses import run_forward
-from gradwidgets.tracing import module_names, trace_forward
+from gradwidgets.core.losses import run_forward
+from gradwidgets.core.tracing import module_names, trace_forward
 
 
 def _x(n=16, d=4):

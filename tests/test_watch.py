@@ -9,8 +9,8 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.diagnosis import diagnose
-from gradwidgets.watcher import Watch, watch, watched_layers
+from gradwidgets.core.diagnosis import diagnose
+from gradwidgets.core.watcher import Watch, watch, watched_layers
 
 
 def _hook_counts(model):

@@ -4,8 +4,8 @@ import numpy as np
 import torch
 
 import gradwidgets as gw
-from gradwidgets import watch_view
 from gradwidgets.plots import gradient_heatmap_columns, loss_columns
+from gradwidgets.widgets import watch_view
 
 
 def _loop(model, w, steps, data):

@@ -1,7 +1,7 @@
 """The course's explorers: each call returns an :class:`~gradwidgets.Explorer` to display."""
 
 from .casestudies import cnn_flow, sequence_memory
-from .descent import learning_rate
+from .descent import learning_rate, one_weight_problem
 from .flow import compare, gradient_flow, init_variance
 from .regularization import weight_decay
 from .saturation import saturation
@@ -33,6 +33,7 @@ __all__ = [
     "jacobian_spectrum",
     "learning_rate",
     "norm_training",
+    "one_weight_problem",
     "saturation",
     "sequence_memory",
     "weight_decay",

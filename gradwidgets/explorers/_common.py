@@ -7,10 +7,10 @@ import functools
 import numpy as np
 from torch import nn
 
-from ..data import Dataset, make_dataset
-from ..explorer import Control
+from ..core.data import Dataset, make_dataset
+from ..core.profile import GradientProfile, gradient_profile
 from ..plots import EXPLODING_ABOVE, VANISHING_BELOW, activation_distribution_columns, gradient_norms_columns
-from ..probes import GradientProfile, gradient_profile
+from ..widgets.explorer import Control
 
 ACTIVATION_CHOICES = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "selu")
 INIT_LABELS = {

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 from bokeh.layouts import column
 
-from ..casestudies import build_cnn, build_sequence_model, input_grad_norms, random_images
-from ..explorer import Explorer, Result
+from ..core.profile import gradient_profile
+from ..lessons.casestudies import build_cnn, build_sequence_model, input_grad_norms, random_images
 from ..plots import activation_distribution_figure, gradient_norms_figure
-from ..plots_casestudies import time_grad_columns, time_grad_figure
-from ..probes import gradient_profile
+from ..plots.casestudies import time_grad_columns, time_grad_figure
+from ..widgets.explorer import Explorer, Result
 from ._common import INIT_LABELS, NORM_LABELS, control, dataset, describe, profile_data
 
 CELL_LABELS = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
@@ -34,9 +34,9 @@ def cnn_flow(
     batch: int = 64,
     **defaults,
 ) -> Explorer:
-    """Gradient norm and activations per layer of a plain CNN (:func:`~gradwidgets.casestudies.build_cnn`).
+    """Gradient norm and activations per layer of a plain CNN (:func:`~gradwidgets.lessons.build_cnn`).
 
-    One forward and backward pass with cross-entropy on :func:`~gradwidgets.casestudies.random_images`
+    One forward and backward pass with cross-entropy on :func:`~gradwidgets.lessons.random_images`
     (``batch`` images, seed 0); the convolutions and the head are the layers shown.
 
     Parameters
@@ -103,8 +103,8 @@ def sequence_memory(
 ) -> Explorer:
     """The gradient reaching each time step of a GRU or LSTM read out at the last step.
 
-    ||dL/dx_t|| (:func:`~gradwidgets.casestudies.input_grad_norms`) on the adding problem, for a
-    fresh :func:`~gradwidgets.casestudies.build_sequence_model` (seed 0) whose memory gate
+    ||dL/dx_t|| (:func:`~gradwidgets.lessons.casestudies.input_grad_norms`) on the adding problem, for a
+    fresh :func:`~gradwidgets.lessons.casestudies.build_sequence_model` (seed 0) whose memory gate
     (LSTM: forget gate, GRU: update gate) starts at the chosen bias.
 
     Parameters

@@ -9,10 +9,10 @@ import torch
 from bokeh.layouts import column
 from torch import nn
 
-from ..explorer import Explorer, Result
+from ..core.training import StepRecord, train
 from ..plots import divergence_columns, loss_columns, norm_columns, training_figure
-from ..plots_descent import descent_figure, descent_path_columns, loss_curve_columns
-from ..training import StepRecord, train
+from ..plots.descent import descent_figure, descent_path_columns, loss_curve_columns
+from ..widgets.explorer import Explorer, Result
 from ._common import control
 
 W_START = -1.0

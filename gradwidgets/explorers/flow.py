@@ -8,15 +8,15 @@ from collections.abc import Sequence
 
 from bokeh.layouts import column
 
-from ..explorer import Explorer, Result
-from ..models import MLP, build_mlp
+from ..core.models import MLP, build_mlp
+from ..core.profile import GradientProfile
 from ..plots import (
     activation_distribution_figure,
     compare_figure,
     gradient_norms_columns,
     gradient_norms_figure,
 )
-from ..probes import GradientProfile
+from ..widgets.explorer import Explorer, Result
 from ._common import INIT_LABELS, NORM_LABELS, control, dataset, describe, profile_data, profile_of
 
 

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 from bokeh.layouts import column
 
-from ..explorer import Explorer, Result
-from ..models import build_mlp
-from ..plots_runs import curves_columns, curves_figure
-from ..regularization import parameter_norm
-from ..training import History, StepRecord, tracked_layers, train
+from ..core.models import build_mlp
+from ..core.training import History, StepRecord, tracked_layers, train
+from ..lessons.regularization import parameter_norm
+from ..plots.runs import curves_columns, curves_figure
+from ..widgets.explorer import Explorer, Result
 from ._common import control, dataset
 
 EMIT_EVERY = 5

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from bokeh.layouts import column
 
-from ..activations import get_activation
-from ..explorer import Explorer, Result
-from ..models import build_mlp
+from ..core.activations import get_activation
+from ..core.models import build_mlp
 from ..plots import (
     activation_curve_columns,
     activation_distribution_columns,
@@ -16,6 +15,7 @@ from ..plots import (
     activation_figure,
     preactivation_hist_columns,
 )
+from ..widgets.explorer import Explorer, Result
 from ._common import ACTIVATION_CHOICES, control, dataset, profile_of
 
 

@@ -8,10 +8,10 @@ import numpy as np
 from bokeh.models import ColumnDataSource, HoverTool, Span
 from bokeh.plotting import figure
 
-from ..explorer import Explorer, Result
-from ..jacobians import JacobianSpectrum, jacobian_singular_values, layer_jacobians
-from ..models import build_mlp
-from ..theme import BLACK, BLUE, GREEN, ORANGE, SKY, VERMILLION, style
+from ..core.models import build_mlp
+from ..lessons.jacobians import JacobianSpectrum, jacobian_singular_values, layer_jacobians
+from ..plots.theme import BLACK, BLUE, GREEN, ORANGE, SKY, VERMILLION, style
+from ..widgets.explorer import Explorer, Result
 from ._common import control, dataset
 
 WEIGHTS = {"gaussian": "lecun_normal", "orthogonal": "orthogonal"}

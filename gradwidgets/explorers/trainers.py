@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from bokeh.layouts import column
 
-from ..explorer import Emit, Explorer, Result
-from ..models import build_mlp, build_rnn
+from ..core.models import build_mlp, build_rnn
+from ..core.profile import gradient_profile
+from ..core.training import History, StepRecord, tracked_layers, train
 from ..plots import (
     divergence_columns,
     gradient_heatmap_columns,
@@ -18,8 +19,7 @@ from ..plots import (
     rnn_time_norms_figure,
     training_figure,
 )
-from ..probes import gradient_profile
-from ..training import History, StepRecord, tracked_layers, train
+from ..widgets.explorer import Emit, Explorer, Result
 from ._common import NORM_LABELS, control, dataset, targets
 
 EMIT_EVERY = 5

@@ -732,7 +732,7 @@ class ToggleChoice:
 
 
 CONTROL_WIDGETS = ".widget-toggle-buttons, .widget-slider, .widget-dropdown"
-"""The ipywidgets an explorer's controls are (see gradwidgets/live.py)."""
+"""The ipywidgets an explorer's controls are (see gradwidgets/widgets/live.py)."""
 
 
 class SliderKey:

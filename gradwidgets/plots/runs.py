@@ -13,9 +13,9 @@ import numpy as np
 from bokeh.models import ColumnDataSource, HoverTool, LegendItem
 from bokeh.plotting import figure
 
-from .plots_base import _legend
+from ..core.training import History
+from .base import _legend
 from .theme import PALETTE, style
-from .training import History
 
 _TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 _COLORS = (PALETTE[5], PALETTE[1], PALETTE[3], PALETTE[6], PALETTE[7], PALETTE[2], PALETTE[0])

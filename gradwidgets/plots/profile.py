@@ -13,7 +13,9 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from bokeh.transform import dodge
 
-from .plots_base import (
+from ..core.profile import GradientProfile
+from ..core.saturated import SATURATION_THRESHOLD
+from .base import (
     _LOG_HEIGHT,
     _SCI,
     _TOOLS,
@@ -25,8 +27,6 @@ from .plots_base import (
     _log_figure,
     _log_series,
 )
-from .probes import GradientProfile
-from .saturated import SATURATION_THRESHOLD
 from .theme import BLACK, BLUE, ORANGE, SKY, VERMILLION, style
 
 # ---------------------------------------------------------------- 1. gradient norms per layer

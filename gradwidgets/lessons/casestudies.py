@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._util import check_choice, check_int
-from .activations import get_activation
-from .data import Dataset
-from .inits import get_init, resolve_gain
-from .losses import LossSpec, compute_loss, prepare_batch, run_forward
+from ..core._util import check_choice, check_int
+from ..core.activations import get_activation
+from ..core.data import Dataset
+from ..core.inits import get_init, resolve_gain
+from ..core.losses import LossSpec, compute_loss, prepare_batch, run_forward
 
 CELLS = ("rnn", "gru", "lstm")
 """Recurrent layers :func:`build_sequence_model` builds: ``nn.RNN`` (tanh), ``nn.GRU``, ``nn.LSTM``."""

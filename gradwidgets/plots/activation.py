@@ -14,8 +14,9 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from .activations import Activation, get_activation
-from .plots_base import (
+from ..core.activations import Activation, get_activation
+from ..core.saturated import SATURATION_THRESHOLD
+from .base import (
     _HIST_KEYS,
     _TOOLS,
     Z_RANGE,
@@ -23,7 +24,6 @@ from .plots_base import (
     _item,
     _legend,
 )
-from .saturated import SATURATION_THRESHOLD
 from .theme import BLUE, ORANGE, SKY, VERMILLION, style
 
 # ---------------------------------------------------------------- 3. activation function

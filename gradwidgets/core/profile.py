@@ -12,8 +12,8 @@ from torch import nn
 from ._util import fmt, format_table
 from .actstats import activation_stats
 from .blocktrace import mlp_plan, plan_buffers, run_plan
-from .gradnorms import GradNorms, group_norms, norms
 from .losses import LossSpec, compute_loss, prepare_batch, run_forward
+from .norms import GradNorms, group_norms, norms
 from .tracing import trace_forward
 
 

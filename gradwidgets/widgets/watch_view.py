@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
-from bokeh.layouts import column
-from bokeh.models import ColumnDataSource
 from torch import nn
 
+from ..core.training import History, StepRecord
+from ..core.watcher import Watch
 from .display import baking
-from .plots import gradient_heatmap_columns, gradient_heatmap_figure, training_columns, training_figure
-from .training import History, StepRecord
-from .watcher import Watch
 
 REDRAW_INTERVAL = 0.25
 """Seconds between redraws while training runs (the last records are drawn on close)."""
@@ -22,8 +20,17 @@ class WatchView:
     """The figures of a watch: loss and total norm per step, and a layer x step heatmap."""
 
     def __init__(self, history: History):
-        import ipywidgets as ipw  # the widget layer loads only when a view is shown
+        import ipywidgets as ipw  # the plotting and widget stacks load only when a view is shown
+        from bokeh.layouts import column
+        from bokeh.models import ColumnDataSource
         from jupyter_bokeh import BokehModel
+
+        from ..plots import (
+            gradient_heatmap_columns,
+            gradient_heatmap_figure,
+            training_columns,
+            training_figure,
+        )
 
         loss, norms, diverged = training_columns(history)
         self.sources = {
@@ -43,6 +50,8 @@ class WatchView:
 
     def update(self, history: History, steps: int) -> None:
         """Redraw from ``history``."""
+        from ..plots import gradient_heatmap_columns, training_columns
+
         loss, norms, diverged = training_columns(history)
         for name, cols in (("loss", loss), ("norms", norms), ("diverged", diverged)):
             self.sources[name].data = cols
@@ -75,11 +84,10 @@ class LiveWatch(Watch):
 
 
 def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
+    ipython = sys.modules.get("IPython")  # a kernel has imported it; a script need not pay for it
+    if ipython is None:
         return False
-    shell = get_ipython()
+    shell = ipython.get_ipython()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 

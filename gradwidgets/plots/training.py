@@ -23,9 +23,9 @@ from bokeh.models import (
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
-from .plots_base import _TOOLS, _floats, _legend, _positive
+from ..core.training import History
+from .base import _TOOLS, _floats, _legend, _positive
 from .theme import BLACK, BLUE, ORANGE, VERMILLION, style
-from .training import History
 
 HEATMAP_LOW = -8.0
 """log10 of the smallest gradient norm the heatmap tells apart; smaller ones share its color."""

@@ -14,7 +14,7 @@ import torch
 from bokeh.models import ColumnDataSource
 from jupyter_bokeh import BokehModel
 
-from .explorer import Control, Explorer, Result
+from .spec import Control, Result, Spec
 
 STREAM_INTERVAL = 0.1
 """Seconds between redraws of a streamed run (the first partial result is drawn at once)."""
@@ -101,7 +101,7 @@ class LivePanel:
     stays responsive while a cell runs on the main one.
     """
 
-    def __init__(self, explorer: Explorer):
+    def __init__(self, explorer: Spec):
         self.explorer = explorer
         self.config = explorer.default_config
         first = explorer.run(self.config)

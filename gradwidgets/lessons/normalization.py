@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._util import check_positive, fmt, format_table
+from ..core._util import check_positive, fmt, format_table
 
 
 @dataclass(frozen=True, repr=False)

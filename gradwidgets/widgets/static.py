@@ -17,7 +17,7 @@ from bokeh.models import ColumnDataSource, CustomJS, Div, RadioButtonGroup, Sele
 from bokeh.resources import INLINE
 
 from .embed import html_fragment
-from .explorer import Columns, Control, Explorer
+from .spec import Columns, Control, Spec
 
 _SWITCH_JS = """
 // The precomputed results are one gzipped JSON string (see `pack`), unpacked on the first
@@ -138,7 +138,7 @@ def unpack(baked: str) -> dict[str, Any]:
     return data
 
 
-def _bokeh_control(control: Control, explorer: Explorer):
+def _bokeh_control(control: Control, explorer: Spec):
     active = control.index(control.default)
     labels = list(control.option_labels)
     name = f"{explorer.name}:control:{control.name}"
@@ -147,7 +147,7 @@ def _bokeh_control(control: Control, explorer: Explorer):
     return Select(title=control.label, options=labels, value=labels[active], width=160, name=name), "value"
 
 
-def bake(explorer: Explorer, configs: Sequence[Mapping[str, Any]] | None = None):
+def bake(explorer: Spec, configs: Sequence[Mapping[str, Any]] | None = None):
     """Precompute ``configs`` (default: the whole grid) and lay out the static face.
 
     Returns a Bokeh layout: a control per grid axis, a status line and the explorer's figures,

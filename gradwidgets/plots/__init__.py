@@ -4,9 +4,11 @@ Every plot kind K has three functions. ``K_columns(obj)`` turns a dataclass into
 equal-length numpy arrays; ``K_figure(source)`` binds glyphs to those column names and never
 reads the data, so replacing ``source.data`` with another dict of the same kind redraws it
 (auto-ranging follows); ``plot_K(obj)`` does both. This module gathers every public name:
-profiles in :mod:`gradwidgets.plots_profile`, the activation function in
-:mod:`gradwidgets.plots_activation`, training in :mod:`gradwidgets.plots_training` and the
-shared log-scale conventions in :mod:`gradwidgets.plots_base`.
+profiles in :mod:`~gradwidgets.plots.profile`, the activation function in
+:mod:`~gradwidgets.plots.activation`, training in :mod:`~gradwidgets.plots.training`, runs side by
+side in :mod:`~gradwidgets.plots.runs`, case studies and descent in their own modules, the
+shared log-scale conventions in :mod:`~gradwidgets.plots.base` and colours and toolbar in
+:mod:`~gradwidgets.plots.theme`.
 
 Log-scale plots cannot show zero, NaN or infinity, so their columns carry them separately:
 ``y`` is the value where it is finite and positive (else NaN, which Bokeh skips), ``y_bad`` puts
@@ -16,14 +18,16 @@ vanishing (below :data:`VANISHING_BELOW`) and exploding (above :data:`EXPLODING_
 view, so a learner always sees how far the gradients sit from them.
 """
 
-from .plots_activation import (
+from .activation import (
     activation_curve_columns,
     activation_figure,
     plot_activation_function,
     preactivation_hist_columns,
 )
-from .plots_base import EXPLODING_ABOVE, VANISHING_BELOW, Z_RANGE
-from .plots_profile import (
+from .base import EXPLODING_ABOVE, VANISHING_BELOW, Z_RANGE
+from .casestudies import plot_time_grads, plot_value_histograms, time_grad_columns, time_grad_figure
+from .descent import descent_figure, descent_path_columns, loss_curve_columns
+from .profile import (
     activation_distribution_columns,
     activation_distribution_figure,
     compare_figure,
@@ -36,7 +40,9 @@ from .plots_profile import (
     rnn_time_norms_columns,
     rnn_time_norms_figure,
 )
-from .plots_training import (
+from .runs import curves_columns, curves_figure, plot_curves, plot_losses
+from .theme import PALETTE
+from .training import (
     HEATMAP_HIGH,
     HEATMAP_LOW,
     divergence_columns,
@@ -54,6 +60,7 @@ __all__ = [
     "EXPLODING_ABOVE",
     "HEATMAP_HIGH",
     "HEATMAP_LOW",
+    "PALETTE",
     "VANISHING_BELOW",
     "Z_RANGE",
     "activation_curve_columns",
@@ -61,23 +68,34 @@ __all__ = [
     "activation_distribution_figure",
     "activation_figure",
     "compare_figure",
+    "curves_columns",
+    "curves_figure",
+    "descent_figure",
+    "descent_path_columns",
     "divergence_columns",
     "gradient_heatmap_columns",
     "gradient_heatmap_figure",
     "gradient_norms_columns",
     "gradient_norms_figure",
     "loss_columns",
+    "loss_curve_columns",
     "norm_columns",
     "plot_activation_distribution",
     "plot_activation_function",
     "plot_compare",
+    "plot_curves",
     "plot_gradient_heatmap",
     "plot_gradient_norms",
+    "plot_losses",
     "plot_rnn_time_norms",
+    "plot_time_grads",
     "plot_training_curves",
+    "plot_value_histograms",
     "preactivation_hist_columns",
     "rnn_time_norms_columns",
     "rnn_time_norms_figure",
+    "time_grad_columns",
+    "time_grad_figure",
     "training_columns",
     "training_figure",
 ]

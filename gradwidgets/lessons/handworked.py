@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .training import train
+from ..core.training import train
 
 Tensor = torch.Tensor
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")

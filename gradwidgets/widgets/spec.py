@@ -1,15 +1,13 @@
-"""The Explorer declaration: a finite grid of controls, a compute function and bound figures."""
+"""What an explorer is: controls, a result, and the declaration the live and static faces read."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from .display import baking
 
 Columns = dict[str, np.ndarray]
 """One data source's columns: equal-length numpy arrays by name."""
@@ -94,8 +92,8 @@ FiguresFn = Callable[[Mapping[str, Any]], Any]
 
 
 @dataclass(frozen=True, eq=False)
-class Explorer:
-    """An explorer declared once and shown two ways.
+class Spec:
+    """An explorer's declaration: its grid, its computation and its figures (no face).
 
     Parameters
     ----------
@@ -170,24 +168,3 @@ class Explorer:
             return Result(
                 {}, status=f"could not compute this setting: {type(err).__name__}: {err}", problem=True
             )
-
-    def live(self):
-        """The live face: an ipywidgets panel driving this explorer in a kernel."""
-        from .live import LivePanel
-
-        return LivePanel(self)
-
-    def static(self, configs: Sequence[Mapping[str, Any]] | None = None):
-        """The static face: a Bokeh layout whose own widgets switch precomputed results."""
-        from .static import bake
-
-        return bake(self, configs)
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        """The live widget, plus the static face as ``text/html`` when baking (book builds)."""
-        bundle = self.live()._repr_mimebundle_(include=include, exclude=exclude)
-        if baking():
-            from .static import static_html
-
-            bundle["text/html"] = static_html(self.static())
-        return bundle

@@ -14,7 +14,7 @@ from bokeh.layouts import gridplot
 from bokeh.models import BasicTicker, ColumnDataSource, CustomJSTickFormatter, HoverTool
 from bokeh.plotting import figure
 
-from .plots_base import _LOG_HEIGHT, _SCI, _item, _legend, _log_columns, _log_figure, _log_series
+from .base import _LOG_HEIGHT, _SCI, _item, _legend, _log_columns, _log_figure, _log_series
 from .theme import BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION, style
 
 _COLORS = (BLUE, ORANGE, GREEN, PURPLE)
@@ -41,7 +41,7 @@ def time_grad_columns(values) -> dict[str, np.ndarray]:
     ----------
     values : array_like
         One norm per time step, first to last (e.g. from
-        :func:`gradwidgets.casestudies.input_grad_norms`).
+        :func:`gradwidgets.lessons.casestudies.input_grad_norms`).
 
     Returns
     -------

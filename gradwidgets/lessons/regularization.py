@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._util import check_positive, fmt
-from .losses import LossSpec, compute_loss, prepare_batch, run_forward
+from ..core._util import check_positive, fmt
+from ..core.losses import LossSpec, compute_loss, prepare_batch, run_forward
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .activations import get_activation
-from .models import MLP
-from .probes import GradientProfile
+from ..core.activations import get_activation
+from ..core.models import MLP
+from ..core.profile import GradientProfile
 
 
 def _plain(model: MLP) -> None:

@@ -8,7 +8,7 @@ from torch import nn
 
 from ._util import check_choice
 from .losses import LOSSES, LossSpec, compute_loss
-from .probes import GradientProfile, gradient_profile
+from .profile import GradientProfile, gradient_profile
 from .report import Remedy, Report
 from .saturated import SATURATION_THRESHOLD
 from .tracing import layer_weights

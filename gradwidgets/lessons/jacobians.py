@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._util import fmt, format_table
-from .activations import activation_of_module
+from ..core._util import fmt, format_table
+from ..core.activations import activation_of_module
 
 Tensor = torch.Tensor
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._util import fmt, format_table
-from .probes import GradientProfile
+from .profile import GradientProfile
 
 CHAPTERS = {
     "backprop": "backprop",
@@ -233,7 +233,7 @@ class Report:
 
     def plot(self):
         """The per-layer ||dL/dW|| figure (Bokeh), from :func:`gradwidgets.plots.plot_gradient_norms`."""
-        from .plots import plot_gradient_norms
+        from ..plots import plot_gradient_norms
 
         return plot_gradient_norms(self.profile)
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ._util import fmt, format_table
+from ..core._util import fmt, format_table
 
 _SCI = re.compile(r"^(-?\d+(?:\.\d+)?)e([+-])0*(\d+)$")
 _NUMERIC = re.compile(r"^[-+]?(\d|\.\d|∞|NaN)")

@@ -1,0 +1,46 @@
+"""The core: models, data, tracing, norms, statistics, profiles, training, watch and diagnosis.
+
+torch and numpy only: everything a training script needs, without the plotting stack.
+"""
+
+from .activations import ACTIVATIONS, Activation, get_activation
+from .data import DATASETS, Dataset, make_dataset
+from .diagnosis import THRESHOLDS, diagnose
+from .inits import INITS, Init, get_init
+from .losses import LOSSES
+from .models import MLP, NORMS, ElmanRNN, build_mlp, build_rnn, spectral_radius
+from .profile import GradientProfile, gradient_profile
+from .report import Report
+from .saturated import SATURATION_THRESHOLD
+from .training import OPTIMIZERS, History, StepRecord, train
+from .watcher import Watch
+
+__all__ = [
+    "ACTIVATIONS",
+    "DATASETS",
+    "INITS",
+    "LOSSES",
+    "MLP",
+    "NORMS",
+    "OPTIMIZERS",
+    "SATURATION_THRESHOLD",
+    "THRESHOLDS",
+    "Activation",
+    "Dataset",
+    "ElmanRNN",
+    "GradientProfile",
+    "History",
+    "Init",
+    "Report",
+    "StepRecord",
+    "Watch",
+    "build_mlp",
+    "build_rnn",
+    "diagnose",
+    "get_activation",
+    "get_init",
+    "gradient_profile",
+    "make_dataset",
+    "spectral_radius",
+    "train",
+]

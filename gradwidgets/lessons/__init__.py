@@ -1,0 +1,71 @@
+"""What only a chapter computes: worked examples, slopes, Jacobians, experiments, case studies, tables.
+
+torch and numpy only, like :mod:`gradwidgets.core`, whose models and profiles these build on.
+"""
+
+from .casestudies import (
+    CELLS,
+    CNN_NORMS,
+    SequenceModel,
+    build_cnn,
+    build_sequence_model,
+    input_grad_norms,
+    random_images,
+    set_gate_bias,
+)
+from .handworked import (
+    PARAMETER_NAMES,
+    Backprop,
+    ChainProduct,
+    DescentRun,
+    TinyNet,
+    manual_backprop,
+    one_weight_descent,
+    tiny_example,
+    tiny_loss,
+)
+from .jacobians import JacobianSpectrum, autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
+from .normalization import InputScales, ShiftedNorm, inject_shift, input_scales
+from .regularization import ClipComparison, clip_comparison, l2_loss, parameter_norm
+from .slopes import measured_backward_factor, predicted_backward_factor, predicted_backward_factors, slope_rms
+from .tables import Table, format_value, pretty, table
+
+__all__ = [
+    "CELLS",
+    "CNN_NORMS",
+    "PARAMETER_NAMES",
+    "Backprop",
+    "ChainProduct",
+    "ClipComparison",
+    "DescentRun",
+    "InputScales",
+    "JacobianSpectrum",
+    "SequenceModel",
+    "ShiftedNorm",
+    "Table",
+    "TinyNet",
+    "autograd_layer_jacobians",
+    "build_cnn",
+    "build_sequence_model",
+    "clip_comparison",
+    "format_value",
+    "inject_shift",
+    "input_grad_norms",
+    "input_scales",
+    "jacobian_singular_values",
+    "l2_loss",
+    "layer_jacobians",
+    "manual_backprop",
+    "measured_backward_factor",
+    "one_weight_descent",
+    "parameter_norm",
+    "predicted_backward_factor",
+    "predicted_backward_factors",
+    "pretty",
+    "random_images",
+    "set_gate_bias",
+    "slope_rms",
+    "table",
+    "tiny_example",
+    "tiny_loss",
+]
