@@ -125,8 +125,14 @@ def write_html(report: Report, path: str, title: str) -> None:
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
+    from .plots import plot_gradient_norms
+
     page = file_html(
-        report.plot(), INLINE, title, template=_PAGE, template_variables={"report_html": report._repr_html_()}
+        plot_gradient_norms(report.profile),
+        INLINE,
+        title,
+        template=_PAGE,
+        template_variables={"report_html": report._repr_html_()},
     )
     try:
         Path(path).write_text(page, encoding="utf-8")

@@ -24,3 +24,17 @@ def test_every_case_is_timed_and_the_ratios_are_positive(bench):
     assert all(v > 0 for v in result["median_ms"].values())
     assert all(r > 0 for r in (*result["ratio"].values(), *result["ratio_of_fastest"].values()))
     assert "gradient_profile" in result["breakdown_ms"]
+
+
+def test_main_fails_when_a_ratio_is_over_the_guard(bench, monkeypatch, capsys):
+    ratio = {"gradient_profile_vs_bare_step": bench.GUARD + 0.01, "train_record_every_1_vs_bare_train": 1.0}
+
+    def over(depth, width, batch):
+        return {"ratio": ratio}
+
+    monkeypatch.setattr(bench, "measure", over)
+    with pytest.raises(SystemExit, match="over the guard"):
+        bench.main()
+    monkeypatch.setattr(bench, "GUARD", bench.GUARD + 0.02)
+    bench.main()  # within the guard: returns
+    assert '"worst_ratio"' in capsys.readouterr().out

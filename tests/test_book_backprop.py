@@ -12,7 +12,7 @@ import torch
 import gradwidgets as gw
 from gradwidgets.explorers import gradient_flow, learning_rate
 from gradwidgets.explorers.descent import one_weight_problem
-from gradwidgets.lessons.handworked import manual_backprop, one_weight_descent, tiny_example, tiny_loss
+from gradwidgets.lessons import manual_backprop, one_weight_descent, tiny_example, tiny_loss
 
 
 @pytest.fixture(scope="module")

@@ -141,3 +141,21 @@ def test_setup_notebook_uses_one_torch_thread_unless_omp_num_threads_is_set(monk
         assert torch.get_num_threads() == (1 if omp is None else 2)
     finally:
         torch.set_num_threads(before)
+
+
+def test_explorer_labels_come_from_the_registries(monkeypatch):
+    """Change a registry's label and the controls show it: no second copy of the labels."""
+    import dataclasses
+
+    from gradwidgets.core import models
+
+    monkeypatch.setitem(
+        gw.INITS, "kaiming_normal", dataclasses.replace(gw.INITS["kaiming_normal"], label="He!")
+    )
+    monkeypatch.setitem(gw.ACTIVATIONS, "relu", dataclasses.replace(gw.ACTIVATIONS["relu"], label="ReLU!"))
+    monkeypatch.setitem(models.NORM_LABELS, "batch", "BN!")
+    controls = {c.name: c for c in gradient_flow().controls}
+    assert "He!" in controls["init"].option_labels
+    assert "ReLU!" in controls["activation"].option_labels
+    assert "BN!" in controls["norm"].option_labels
+    assert "ReLU!" in {c.name: c for c in saturation().controls}["activation"].option_labels

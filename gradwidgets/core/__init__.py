@@ -5,14 +5,15 @@ torch and numpy only: everything a training script needs, without the plotting s
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from .data import DATASETS, Dataset, make_dataset
-from .diagnosis import THRESHOLDS, diagnose
+from .diagnosis import diagnose
+from .history import History, StepRecord
 from .inits import INITS, Init, get_init
 from .losses import LOSSES
 from .models import MLP, NORMS, ElmanRNN, build_mlp, build_rnn, spectral_radius
 from .profile import GradientProfile, gradient_profile
 from .report import Report
-from .saturated import SATURATION_THRESHOLD
-from .training import OPTIMIZERS, History, StepRecord, train
+from .thresholds import SATURATION_THRESHOLD, THRESHOLDS
+from .training import OPTIMIZERS, train
 from .watcher import Watch
 
 __all__ = [

@@ -21,7 +21,30 @@ _LEAKY_SLOPE = 0.01
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation function: its module, derivative, largest slope and recommended gain."""
+    """An activation function and everything known about it, in one place.
+
+    Attributes
+    ----------
+    name : str
+        Its key in :data:`ACTIVATIONS`.
+    make, derivative : callable
+        A fresh torch module computing it, and its derivative f'(z).
+    max_derivative, gain : float
+        Its largest slope, and the factor that keeps signal scale through a layer.
+    formula, derivative_formula : str
+        LaTeX for the book.
+    saturates : bool
+        Flagged "saturated" by :func:`gradwidgets.diagnose`. ReLU, leaky ReLU and GELU are flat
+        on their negative half by design (about 50% of entries at any healthy init): for them
+        "dead" is the signal, not saturation.
+    from_output : bool
+        Its derivative can be written through its output h = f(z), so a profile need not keep z.
+    label : str
+        How the explorers show it (its name unless given).
+    module_types : tuple of type
+        The torch modules that are this activation; ``from_module`` reads one's own parameters
+        (a LeakyReLU's slope), when it has any.
+    """
 
     name: str
     make: Callable[[], nn.Module] = field(repr=False)
@@ -31,6 +54,14 @@ class Activation:
     formula: str
     derivative_formula: str
     saturates: bool
+    from_output: bool
+    label: str = ""
+    module_types: tuple[type[nn.Module], ...] = field(default=(), repr=False)
+    from_module: Callable[[nn.Module], Activation] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
 
     def __call__(self, z: Tensor) -> Tensor:
         return self.make()(z)
@@ -77,6 +108,9 @@ def leaky_relu(negative_slope: float = _LEAKY_SLOPE) -> Activation:
         formula=rf"f(z) = \max({a:g}\,z,\ z)",
         derivative_formula=rf"f'(z) = 1 \text{{ if }} z > 0 \text{{ else }} {a:g}",
         saturates=False,
+        from_output=True,
+        module_types=(nn.LeakyReLU,),
+        from_module=lambda m: leaky_relu(m.negative_slope),
     )
 
 
@@ -92,6 +126,9 @@ def elu(alpha: float = 1.0) -> Activation:
         formula=rf"f(z) = z \text{{ if }} z > 0 \text{{ else }} {_coef(a)}(e^z - 1)",
         derivative_formula=rf"f'(z) = 1 \text{{ if }} z > 0 \text{{ else }} {_coef(a)}e^z",
         saturates=True,
+        from_output=True,
+        module_types=(nn.ELU,),
+        from_module=lambda m: elu(m.alpha),
     )
 
 
@@ -110,6 +147,8 @@ ACTIVATIONS: dict[str, Activation] = {
         formula=r"\sigma(z) = 1 / (1 + e^{-z})",
         derivative_formula=r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z)) \le 1/4",
         saturates=True,
+        from_output=True,
+        module_types=(nn.Sigmoid,),
     ),
     "tanh": Activation(
         name="tanh",
@@ -120,6 +159,8 @@ ACTIVATIONS: dict[str, Activation] = {
         formula=r"\tanh(z)",
         derivative_formula=r"\tanh'(z) = 1 - \tanh^2(z) \le 1",
         saturates=True,
+        from_output=True,
+        module_types=(nn.Tanh,),
     ),
     "relu": Activation(
         name="relu",
@@ -129,7 +170,9 @@ ACTIVATIONS: dict[str, Activation] = {
         gain=math.sqrt(2.0),
         formula=r"\mathrm{relu}(z) = \max(0, z)",
         derivative_formula=r"\mathrm{relu}'(z) = 1 \text{ if } z > 0 \text{ else } 0",
-        saturates=True,
+        saturates=False,
+        from_output=True,
+        module_types=(nn.ReLU,),
     ),
     "leaky_relu": leaky_relu(),
     "elu": elu(),
@@ -141,7 +184,9 @@ ACTIVATIONS: dict[str, Activation] = {
         gain=_second_moment_gain(_gelu_np),
         formula=r"\mathrm{gelu}(z) = z\,\Phi(z)",
         derivative_formula=r"\mathrm{gelu}'(z) = \Phi(z) + z\,\varphi(z)",
-        saturates=True,
+        saturates=False,
+        from_output=False,
+        module_types=(nn.GELU,),
     ),
     "selu": Activation(
         name="selu",
@@ -154,6 +199,8 @@ ACTIVATIONS: dict[str, Activation] = {
         formula=r"\mathrm{selu}(z) = \lambda z \text{ if } z > 0 \text{ else } \lambda\alpha(e^z - 1)",
         derivative_formula=r"\mathrm{selu}'(z) = \lambda \text{ if } z > 0 \text{ else } \lambda\alpha e^z",
         saturates=True,
+        from_output=True,
+        module_types=(nn.SELU,),
     ),
     "linear": Activation(
         name="linear",
@@ -164,6 +211,8 @@ ACTIVATIONS: dict[str, Activation] = {
         formula=r"f(z) = z",
         derivative_formula=r"f'(z) = 1",
         saturates=False,
+        from_output=False,
+        module_types=(nn.Identity,),
     ),
 }
 """Every activation by name. ``gain`` is the factor that keeps signal scale through a layer:
@@ -180,21 +229,7 @@ def get_activation(name: str) -> Activation:
 
 def activation_of_module(module: nn.Module) -> Activation | None:
     """The registry entry matching a torch activation module (with its own parameters), if any."""
-    if isinstance(module, nn.LeakyReLU):
-        return leaky_relu(module.negative_slope)
-    if isinstance(module, nn.ELU):
-        return elu(module.alpha)
-    for cls, name in _MODULE_NAMES:
-        if isinstance(module, cls):
-            return ACTIVATIONS[name]
+    for act in ACTIVATIONS.values():
+        if isinstance(module, act.module_types):
+            return act if act.from_module is None else act.from_module(module)
     return None
-
-
-_MODULE_NAMES = (
-    (nn.Sigmoid, "sigmoid"),
-    (nn.Tanh, "tanh"),
-    (nn.ReLU, "relu"),
-    (nn.GELU, "gelu"),
-    (nn.SELU, "selu"),
-    (nn.Identity, "linear"),
-)

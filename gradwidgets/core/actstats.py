@@ -17,7 +17,7 @@ import torch
 
 from .activations import Activation
 from .saturated import saturated_counts, saturated_exact
-from .tracing import FROM_OUTPUT, LayerTrace
+from .tracing import LayerTrace
 
 _POOL: list[torch.Tensor] = []
 _POOL_LOCK = threading.Lock()
@@ -134,7 +134,7 @@ def _group_stats(
     Returns a (4, calls) array of (entries, mean, sum of squared deviations, saturated) and
     a (calls, units) array marking the units that were exactly zero.
     """
-    need_z = act is not None and act.name not in (*FROM_OUTPUT, "linear")
+    need_z = act is not None and not act.from_output and act.name != "linear"  # linear: z is h
     numel = len(calls) * calls[0][1].numel()
     with _buffers(1 + (len(calls) > 1) * (1 + need_z), numel) as bufs:
         tmp = bufs.pop()

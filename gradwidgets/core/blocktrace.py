@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.modules import module as _module
 
 from .models import MLP, Block
-from .tracing import FROM_OUTPUT, LayerTrace, activation_of
+from .tracing import LayerTrace, activation_of
 
 _NORMS = (nn.Identity, nn.BatchNorm1d, nn.LayerNorm)
 
@@ -69,7 +69,7 @@ def run_plan(
             z = norm(lin(x))
             h = act_module(z)
             tr.hs.append(h)
-            tr.zs.append(None if act.name in FROM_OUTPUT else z)
+            tr.zs.append(None if act.from_output else z)
             x = x + h if residual else h
         return head(x)
 

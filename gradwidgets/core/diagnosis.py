@@ -6,72 +6,42 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._util import check_choice
-from .losses import LOSSES, LossSpec, compute_loss
+from .activations import ACTIVATIONS
+from .losses import LossSpec, check_loss, compute_loss
 from .profile import GradientProfile, gradient_profile
 from .report import Remedy, Report
-from .saturated import SATURATION_THRESHOLD
-from .tracing import layer_weights
-
-FLAGS = ("vanishing", "exploding", "saturated", "dead", "non-finite")
-
-VANISHING_RELATIVE = 1e-4
-"""Vanishing: ||dL/dW|| below this times the largest layer's at or after it (toward the output).
-With one learning rate, SGD moves such a layer 10^4 times slower than that one: frozen for a
-run of thousands of steps. Only layers nearer the output count, because gradients flow back
-from the output: in an exploding network the healthy last layers must not look "vanishing"."""
-VANISHING_ABSOLUTE = 1e-6
-"""Vanishing: ||dL/dW|| below this. For a 64 x 64 layer (|w| ~ 0.1) and lr <= 0.1, a typical
-entry's SGD update is below half a float32 step at the weight: it rounds away to nothing.
-Matches the plots' shaded vanishing zone (``plots.VANISHING_BELOW``)."""
-EXPLODING_RELATIVE = 1e3
-"""Exploding: ||dL/dW|| above this times the median layer's at or after it (toward the
-output). The median, so that a few exploding layers cannot hide themselves; such a layer
-dominates the total norm, and clipping by norm would shrink every other layer's step as much.
-Not the median of all layers: in a vanishing network that median is tiny and the healthy last
-layers would look "exploding"."""
-EXPLODING_ABSOLUTE = 1e3
-"""Exploding: ||dL/dW|| above this. At lr = 1e-2 one SGD step would move the layer by 10,
-more than the norm of a whole initialised 64 x 64 layer (about 8).
-Matches the plots' shaded exploding zone (``plots.EXPLODING_ABOVE``)."""
-SATURATED_FRACTION = 0.5
-"""Saturated: more than this fraction of (example, unit) entries have f'(z) below
-``SATURATION_THRESHOLD`` (5%) of the activation's largest slope: most of the layer passes
-almost no gradient back."""
-DEAD_FRACTION = 0.5
-"""Dead: more than this fraction of units output exactly 0 on every example of the batch.
-Not lower: a Kaiming-initialised 6-layer ReLU MLP on 2-D spirals has up to 30% of a layer's
-units silent on a 256-example batch at init, and still fits the data exactly (measured)."""
-SATURATING_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu")
-"""Activations flagged "saturated". ReLU, leaky ReLU and GELU are flat on their negative
-half by design (about 50% of entries at any healthy init); for them "dead" is the signal."""
-
-THRESHOLDS = (
-    (
-        "vanishing",
-        f"|dL/dW| < {VANISHING_RELATIVE:g} x the largest |dL/dW| at this layer or after it "
-        f"(toward the output), or < {VANISHING_ABSOLUTE:g}",
-    ),
-    (
-        "exploding",
-        f"|dL/dW| > {EXPLODING_RELATIVE:g} x the median |dL/dW| at this layer or after it, "
-        f"or > {EXPLODING_ABSOLUTE:g}",
-    ),
-    (
-        "saturated",
-        f"> {SATURATED_FRACTION:.0%} of (example, unit) entries with f'(z) < "
-        f"{SATURATION_THRESHOLD:.0%} of max f' "
-        f"({', '.join(SATURATING_ACTIVATIONS)} layers)",
-    ),
-    ("dead", f"> {DEAD_FRACTION:.0%} of units output 0 on every example of the batch"),
-    ("non-finite", "NaN or inf in the layer's gradients or activations (or in the loss)"),
+from .thresholds import (
+    DEAD_FRACTION,
+    EXPLODING_ABSOLUTE,
+    EXPLODING_RELATIVE,
+    FLAGS,
+    SATURATED_FRACTION,
+    SATURATING_ACTIVATIONS,
+    THRESHOLDS,
+    VANISHING_ABSOLUTE,
+    VANISHING_RELATIVE,
 )
+
+__all__ = [  # the thresholds live in .thresholds; named here too, as the book says
+    "DEAD_FRACTION",
+    "EXPLODING_ABSOLUTE",
+    "EXPLODING_RELATIVE",
+    "FLAGS",
+    "SATURATED_FRACTION",
+    "SATURATING_ACTIVATIONS",
+    "THRESHOLDS",
+    "VANISHING_ABSOLUTE",
+    "VANISHING_RELATIVE",
+    "diagnose",
+    "flag_layers",
+    "suggest",
+]
 
 _RNN_TYPES = ("RNN", "RNNCell")  # vanilla recurrences (LSTM and GRU are the remedy)
 
 
 def flag_layers(profile: GradientProfile, frozen: tuple[bool, ...] = ()) -> tuple[tuple[str, ...], ...]:
-    """The flags of each layer of a profile, by the thresholds of this module.
+    """The flags of each layer of a profile, by the thresholds of :mod:`.thresholds`.
 
     Layers are taken in the profile's order (call order: input to output). Frozen layers
     (no trainable weight) are neither flagged vanishing or exploding nor used as a reference.
@@ -88,7 +58,8 @@ def flag_layers(profile: GradientProfile, frozen: tuple[bool, ...] = ()) -> tupl
             f.append("vanishing")
         if live[i] and (g[i] > EXPLODING_RELATIVE * np.median(after) or g[i] > EXPLODING_ABSOLUTE):
             f.append("exploding")
-        if profile.activations[i] in SATURATING_ACTIVATIONS and profile.saturation[i] > SATURATED_FRACTION:
+        act = ACTIVATIONS.get(profile.activations[i])  # "?": none identified
+        if act is not None and act.saturates and profile.saturation[i] > SATURATED_FRACTION:
             f.append("saturated")
         if profile.dead_fraction[i] > DEAD_FRACTION:
             f.append("dead")
@@ -164,8 +135,8 @@ class _Loss:
     """The loss as a callable that checks its result, naming ``loss_fn``; remembers its name."""
 
     def __init__(self, loss_fn: LossSpec | None):
-        if loss_fn is not None and not callable(loss_fn):
-            check_choice("loss_fn", loss_fn, LOSSES)
+        if loss_fn is not None:
+            check_loss("loss_fn", loss_fn)
         self.spec, self.name = loss_fn, getattr(loss_fn, "__name__", loss_fn) or "?"
 
     def __call__(self, output: object, y: torch.Tensor) -> torch.Tensor:
@@ -223,10 +194,8 @@ def diagnose(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossSp
         finally:
             for m, training in modes:
                 m.training = training
-    modules = dict(model.named_modules())
-    layers = [modules[n] for n in profile.layer_names]
-    frozen = tuple(not any(w.requires_grad for w in layer_weights(m)) for m in layers)
-    types = tuple(type(m).__name__ for m in layers)
+    frozen = tuple(not any(w.requires_grad for w in lr.weights) for lr in profile.layers)
+    types = tuple(type(lr.module).__name__ for lr in profile.layers)
     flags = flag_layers(profile, frozen)
     notes = _nan_notes(model, X, profile) if any("non-finite" in f for f in flags) else []
     return Report(

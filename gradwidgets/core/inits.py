@@ -19,6 +19,12 @@ class Init:
     uses_gain: bool
     default_gain: str
     scale_meaning: str = ""
+    label: str = ""
+    """How the explorers show it (its name unless given)."""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
 
     def variance(self, fan_in: int, fan_out: int, gain: float = 1.0, scale: float | None = None) -> float:
         """Variance of one weight of a ``fan_out x fan_in`` matrix under this scheme."""
@@ -75,6 +81,7 @@ INITS: dict[str, Init] = {
             False,
             "none",
             "the standard deviation s (default 1)",
+            label="N(0, 1)",
         ),
         Init(
             "uniform",
@@ -82,22 +89,31 @@ INITS: dict[str, Init] = {
             False,
             "none",
             "the bound a (default 1)",
+            label="U(-1, 1)",
         ),
-        Init("lecun_normal", r"\mathrm{Var}(W_{ij}) = g^2 / n_\mathrm{in}", True, "1"),
+        Init("lecun_normal", r"\mathrm{Var}(W_{ij}) = g^2 / n_\mathrm{in}", True, "1", label="LeCun"),
         Init(
             "xavier_uniform",
             r"\mathrm{Var}(W_{ij}) = g^2 \cdot 2 / (n_\mathrm{in} + n_\mathrm{out})",
             True,
             "1",
+            label="Xavier (uniform)",
         ),
         Init(
             "xavier_normal",
             r"\mathrm{Var}(W_{ij}) = g^2 \cdot 2 / (n_\mathrm{in} + n_\mathrm{out})",
             True,
             "1",
+            label="Xavier",
         ),
-        Init("kaiming_uniform", r"\mathrm{Var}(W_{ij}) = g^2 / n_\mathrm{in}", True, "activation"),
-        Init("kaiming_normal", r"\mathrm{Var}(W_{ij}) = g^2 / n_\mathrm{in}", True, "activation"),
+        Init(
+            "kaiming_uniform",
+            r"\mathrm{Var}(W_{ij}) = g^2 / n_\mathrm{in}",
+            True,
+            "activation",
+            label="He (uniform)",
+        ),
+        Init("kaiming_normal", r"\mathrm{Var}(W_{ij}) = g^2 / n_\mathrm{in}", True, "activation", label="He"),
         Init(
             "orthogonal",
             r"W^\top W = g^2 I,\ \mathrm{Var}(W_{ij}) = g^2 / \max(n_\mathrm{in}, n_\mathrm{out})",
@@ -109,6 +125,7 @@ INITS: dict[str, Init] = {
             r"W_{ij} \sim U(\pm 1/\sqrt{n_\mathrm{in}}),\ \mathrm{Var} = 1/(3 n_\mathrm{in})",
             False,
             "none",
+            label="PyTorch default",
         ),
     ]
 }

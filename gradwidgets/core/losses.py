@@ -15,6 +15,12 @@ LossSpec = str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LOSSES = ("mse", "cross_entropy")
 
 
+def check_loss(arg: str, loss: object) -> None:
+    """Raise ValueError unless ``loss`` is callable or one of :data:`LOSSES` (at a public entry)."""
+    if not callable(loss):
+        check_choice(arg, loss, LOSSES)
+
+
 def prepare_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Check a batch against a model; return X in the model's dtype and device."""
     if not isinstance(X, torch.Tensor):
@@ -56,29 +62,29 @@ def run_forward(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
 
 
 def compute_loss(loss: LossSpec, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Evaluate a named or callable loss and check that it is a scalar."""
+    """Evaluate a named (checked by :func:`check_loss`) or callable loss; check that it is a scalar."""
     if callable(loss):
         value = loss(output, y)
-    else:
-        check_choice("loss", loss, LOSSES)
-        if loss == "mse":
-            if y.shape != output.shape and y.numel() == output.numel():
-                y = y.reshape(output.shape)
-            if y.shape != output.shape:
-                raise ValueError(f"y has shape {tuple(y.shape)} but the model outputs {tuple(output.shape)}")
-            value = nn.functional.mse_loss(output, y.to(output.dtype))
-        else:
-            if y.is_floating_point() or y.dim() != 1:
-                raise ValueError(
-                    "y must hold integer class labels of shape (n,) for cross_entropy; "
-                    f"got {y.dtype} {tuple(y.shape)}"
-                )
-            if output.dim() != 2 or int(y.max()) >= output.shape[1] or int(y.min()) < 0:
-                raise ValueError(
-                    f"y holds labels {int(y.min())}..{int(y.max())} but the model outputs "
-                    f"{tuple(output.shape)}; cross_entropy needs labels in 0..num_outputs-1"
-                )
-            value = nn.functional.cross_entropy(output, y)
+    elif loss == "mse":
+        if y.shape != output.shape and y.numel() == output.numel():
+            y = y.reshape(output.shape)
+        if y.shape != output.shape:
+            raise ValueError(f"y has shape {tuple(y.shape)} but the model outputs {tuple(output.shape)}")
+        value = nn.functional.mse_loss(output, y.to(output.dtype))
+    elif loss == "cross_entropy":
+        if y.is_floating_point() or y.dim() != 1:
+            raise ValueError(
+                "y must hold integer class labels of shape (n,) for cross_entropy; "
+                f"got {y.dtype} {tuple(y.shape)}"
+            )
+        if output.dim() != 2 or int(y.max()) >= output.shape[1] or int(y.min()) < 0:
+            raise ValueError(
+                f"y holds labels {int(y.min())}..{int(y.max())} but the model outputs "
+                f"{tuple(output.shape)}; cross_entropy needs labels in 0..num_outputs-1"
+            )
+        value = nn.functional.cross_entropy(output, y)
+    else:  # reached only from a caller that did not run check_loss at its entry
+        check_loss("loss", loss)
     if not isinstance(value, torch.Tensor) or value.numel() != 1:
         shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
         raise ValueError(f"loss must return a scalar tensor; got {shape}")

@@ -12,6 +12,8 @@ from .activations import get_activation
 from .inits import get_init, resolve_gain
 
 NORMS = (None, "batch", "layer")
+NORM_LABELS = {None: "none", "batch": "batch norm", "layer": "layer norm"}
+"""How the explorers show each of :data:`NORMS`."""
 
 
 class Linear(nn.Linear):

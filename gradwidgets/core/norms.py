@@ -9,26 +9,42 @@ import numpy as np
 import torch
 
 
-def norms(groups: list[list[torch.Tensor | None]]) -> np.ndarray:
-    """The norm of each group of tensors taken together (None counts as zero), batched.
+def tensor_norms(tensors: Sequence[torch.Tensor]) -> np.ndarray:
+    """The norm of each tensor, in one batched call.
 
     A float32 norm under- or overflows beyond about 1e-19 and 1e19 even when every entry is
     finite: such results (0 or inf) are recomputed in float64.
     """
-    flat = [t for ts in groups for t in ts if t is not None]
+    if not tensors:
+        return np.zeros(0)
     with torch.no_grad():
-        values = torch.stack(torch._foreach_norm(flat)).double().numpy() if flat else np.zeros(0)
+        values = torch.stack(torch._foreach_norm(tensors)).double().cpu().numpy()
         for i in np.flatnonzero((values == 0) | ~np.isfinite(values)):
-            values[i] = float(torch.linalg.vector_norm(flat[i].double()))
-    return group_norms(values, [sum(t is not None for t in ts) for ts in groups])
+            values[i] = float(torch.linalg.vector_norm(tensors[i].double()))
+    return values
 
 
-def group_norms(values: np.ndarray, sizes: list[int]) -> np.ndarray:
-    """sqrt of the sum of squares of consecutive runs of ``values`` of the given sizes."""
+def norms(groups: Sequence[Sequence[torch.Tensor | None]]) -> np.ndarray:
+    """The norm of each group of tensors taken together (None counts as zero), batched.
+
+    Each tensor's norm is taken by :func:`tensor_norms`; a group without tensors has norm 0.
+    """
+    flat = [t for ts in groups for t in ts if t is not None]
+    return group_norms(tensor_norms(flat), [sum(t is not None for t in ts) for ts in groups])
+
+
+def group_norms(values: np.ndarray, sizes: Sequence[int], empty: float = 0.0) -> np.ndarray:
+    """sqrt of the sum of squares of consecutive runs of ``values`` of the given sizes.
+
+    A run of size 0 gets ``empty``.
+    """
     if all(n == 1 for n in sizes):  # one value a group: nothing to add up
         return values
     group = np.repeat(np.arange(len(sizes)), sizes)
-    return np.sqrt(np.bincount(group, values**2, minlength=len(sizes)))
+    out = np.sqrt(np.bincount(group, values**2, minlength=len(sizes)))
+    if empty != 0:
+        out[np.asarray(sizes) == 0] = empty
+    return out
 
 
 def _norm(t: torch.Tensor) -> float:

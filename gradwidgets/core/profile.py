@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -12,7 +12,8 @@ from torch import nn
 from ._util import fmt, format_table
 from .actstats import activation_stats
 from .blocktrace import mlp_plan, plan_buffers, run_plan
-from .losses import LossSpec, compute_loss, prepare_batch, run_forward
+from .layers import Layer
+from .losses import LossSpec, check_loss, compute_loss, prepare_batch, run_forward
 from .norms import GradNorms, group_norms, norms
 from .tracing import trace_forward
 
@@ -24,6 +25,7 @@ class GradientProfile:
     Every array has one entry per probed layer, input to output. ``activations`` names the
     activation found after each layer (``"?"`` when none was identified). ``time_grad_norm``
     holds ||dL/dh_t|| per time step for a recurrent cell run step by step, else None.
+    ``layers`` holds each layer's module and weights (not compared, shown or pickled).
     """
 
     layer_names: tuple[str, ...]
@@ -38,6 +40,13 @@ class GradientProfile:
     dead_fraction: np.ndarray
     loss: float
     time_grad_norm: np.ndarray | None = None
+    layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "layers"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, layers=())
 
     @property
     def first_last_ratio(self) -> float:
@@ -107,10 +116,9 @@ def gradient_profile(
     GradientProfile
         Non-finite values are reported as they are, not raised.
     """
+    check_loss("loss", loss)
     X, y = prepare_batch(model, X, y)
     plan = mlp_plan(model, layers)  # a build_mlp model: its layers are read off its blocks
-    if plan is None and layers is None:
-        layers = getattr(model, "hidden_linears", None)
     saved = [(b, b.detach().clone()) for b in (model.buffers() if plan is None else plan_buffers(plan))]
     h_norms = None
     try:
@@ -124,7 +132,7 @@ def gradient_profile(
                 "layers: no Linear, Conv, RNN or attention layer of the model ran in the forward pass"
             )
         stats = activation_stats(traces)  # now: the backward pass frees each h once it is done
-        layer_names = tuple(tr.name for tr in traces)
+        reported = tuple(Layer(tr.name, tr.module, tuple(tr.weights)) for tr in traces)
         activations = tuple(tr.activation.name if tr.activation else "?" for tr in traces)
         w_groups = [tr.weights for tr in traces]
         sizes = [len(tr.hs) for tr in traces]
@@ -149,7 +157,7 @@ def gradient_profile(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(wn > 0, wgn / np.where(wn > 0, wn, 1.0), np.nan)
     return GradientProfile(
-        layer_names=layer_names,
+        layer_names=tuple(lr.name for lr in reported),
         activations=activations,
         weight_grad_norm=wgn,
         weight_norm=wn,
@@ -157,5 +165,6 @@ def gradient_profile(
         act_grad_norm=group_norms(h_values, sizes),
         loss=float(value.detach()),
         time_grad_norm=None if cell is None else h_values[start : start + sizes[cell]].copy(),
+        layers=reported,
         **stats,
     )

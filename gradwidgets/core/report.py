@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 import textwrap
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ import numpy as np
 
 from ._util import fmt, format_table
 from .profile import GradientProfile
+from .report_html import report_html
 
 CHAPTERS = {
     "backprop": "backprop",
@@ -26,8 +26,6 @@ CHAPTERS = {
 BOOK_URL = ""
 """Prefix of chapter links. Empty: relative to a page of the book (``initialization.html``);
 set it to the published book's address for reports shown elsewhere."""
-
-_FLAG_STYLE = "background:#fde0dd"
 
 
 def chapter_url(key: str) -> str:
@@ -57,13 +55,6 @@ class Remedy:
 
     def __repr__(self) -> str:
         return f"Remedy({self.flag}: {self.where})"
-
-
-_REPORT_CSS = (
-    "<style>.gw-report table{font-size:0.8em;display:block;overflow-x:auto;text-align:right}"
-    ".gw-report td,.gw-report th{padding:1px 6px;white-space:nowrap}</style>"
-)
-"""The report table's own style: compact, one line per layer, scrolling sideways when too wide."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -190,31 +181,7 @@ class Report:
     __str__ = __repr__
 
     def _repr_html_(self) -> str:
-        esc = html.escape
-        head = "".join(f"<th>{esc(h)}</th>" for h in (*self._HEADER, "flags"))
-        body = []
-        for r in self.rows():
-            style = f' style="{_FLAG_STYLE}"' if r["flags"] else ""
-            cells = "".join(f"<td>{esc(c)}</td>" for c in self._cells(r))
-            flags = esc(" ".join(r["flags"])) + (" <i>(frozen)</i>" if r["frozen"] else "")
-            body.append(f"<tr{style}>{cells}<td><b>{flags}</b></td></tr>")
-        rules = "".join(f"<li><b>{esc(f)}</b>: {esc(rule)}</li>" for f, rule in self.thresholds)
-        remedies = "".join(
-            f"<li><b>{esc(r.flag)}</b> in {esc(r.where)}: {esc(r.advice)}. See "
-            + ", ".join(
-                f'<a href="{esc(u)}">{esc(CHAPTERS[k])}</a>' for k, u in zip(r.chapters, r.links, strict=True)
-            )
-            + "</li>"
-            for r in self.remedies
-        )
-        return (
-            f'<div class="gw-report">{_REPORT_CSS}<p><b>{esc(self.summary())}</b></p>'
-            f"<table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>"
-            f"<p>Flags and their thresholds:</p><ul>{rules}</ul>"
-            + (f"<p>Remedies:</p><ul>{remedies}</ul>" if remedies else "")
-            + f'<p><a href="{esc(chapter_url("diagnose"))}">How to read this report</a></p></div>'
-        )
+        return report_html(self, CHAPTERS, chapter_url("diagnose"))
 
     def to_dict(self) -> dict:
         """The report as plain JSON-ready types; NaN and infinite numbers become None."""
@@ -230,12 +197,6 @@ class Report:
                 for r in self.remedies
             ],
         }
-
-    def plot(self):
-        """The per-layer ||dL/dW|| figure (Bokeh), from :func:`gradwidgets.plots.plot_gradient_norms`."""
-        from ..plots import plot_gradient_norms
-
-        return plot_gradient_norms(self.profile)
 
 
 def _flag_text(row: dict) -> str:

@@ -16,10 +16,7 @@ import numpy as np
 import torch
 
 from .activations import Activation
-from .tracing import FROM_OUTPUT
-
-SATURATION_THRESHOLD = 0.05
-"""A unit counts as saturated when its local derivative is below this fraction of the maximum."""
+from .thresholds import SATURATION_THRESHOLD
 
 
 @functools.cache
@@ -160,7 +157,7 @@ def saturated_counts(
 
 def saturated_exact(act: Activation, h: torch.Tensor, z: torch.Tensor | None) -> int:
     """Saturated entries of one call, the derivative written out: for a non-finite call."""
-    d0, d1 = _slopes(act) if act.name in FROM_OUTPUT else (0.0, 0.0)
+    d0, d1 = _slopes(act) if act.from_output else (0.0, 0.0)
     d = {
         "tanh": lambda: 1 - h * h,
         "sigmoid": lambda: (1 - h) * h,

@@ -8,25 +8,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.utils import parametrize
 
 from .activations import ACTIVATIONS, Activation, activation_of_module
-
-PROBED_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNBase, nn.RNNCellBase)
-"""Layers a profile reports: those with a weight matrix (or kernel) that gradients flow into."""
-
-ATTENTION_TYPES = (nn.MultiheadAttention,)
-"""Layers probed as a whole: they use their projection weights functionally, so the hooks of
-their child ``out_proj`` never fire. Kept apart from PROBED_TYPES, which ``train`` tracks by
-``weight*`` parameters alone."""
+from .layers import ATTENTION_TYPES, Layer, is_probed, layer_weights, reported_layers
 
 _PASS_THROUGH = (_BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.Dropout, nn.Identity)
 _Z_SOURCES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, *ATTENTION_TYPES, *_PASS_THROUGH)
 """Modules whose output is a pre-activation z when an activation module consumes it first."""
-
-FROM_OUTPUT = ("tanh", "sigmoid", "relu", "leaky_relu", "elu", "selu")
-"""Activations whose derivative can be written through their output h = f(z): their z is not
-kept once they have run (keeping every z until the backward pass doubles the memory traffic)."""
 _LINEAR = activation_of_module(nn.Identity())
 _ACTIVATIONS: dict[tuple, Activation | None] = {}
 
@@ -43,38 +31,14 @@ def activation_of(module: nn.Module) -> Activation | None:
         return activation_of_module(module)
 
 
-def layer_weights(module: nn.Module) -> list[torch.Tensor]:
-    """A probed layer's weight matrices: its ``weight*`` parameters; attention's projections.
-
-    A parametrized weight (``spectral_norm``, ``orthogonal``) is represented by the parameters
-    it is computed from, which are what receives the gradient.
-    """
-    if isinstance(module, nn.MultiheadAttention):
-        names = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
-        own = [w for n in names if isinstance(w := getattr(module, n, None), nn.Parameter)]
-        return [*own, *layer_weights(module.out_proj)]
-    seen: set[int] = set()  # as named_parameters(recurse=False): a tensor registered twice counts once
-    weights = []
-    for n, p in module._parameters.items():
-        if p is not None and id(p) not in seen:
-            seen.add(id(p))
-            if n.startswith("weight"):
-                weights.append(p)
-    if "parametrizations" in module._modules and parametrize.is_parametrized(module):
-        for name, plist in module.parametrizations.items():
-            if name.startswith("weight"):
-                weights += [p for n, p in plist.named_parameters(recurse=False) if n.startswith("original")]
-    return weights
-
-
 @dataclass
 class LayerTrace:
     """One probed layer in a traced forward pass.
 
     ``hs`` are the layer's post-activation outputs (one per call: a recurrent cell is called
-    once per time step) and ``zs`` the matching activation inputs (None for an activation in
-    :data:`FROM_OUTPUT`, which does not need it). ``activation`` is None when no activation
-    module follows the layer (a functional call, or the model's output).
+    once per time step) and ``zs`` the matching activation inputs (None for an activation
+    whose derivative is written through its output, ``Activation.from_output``). ``activation``
+    is None when no activation module follows the layer (a functional call, or the model's output).
     """
 
     name: str
@@ -143,18 +107,15 @@ def _record(
     receives a clone of each logged output, so that in-place operations downstream
     (``ReLU(inplace=True)``, ``x += skip``) cannot change it.
     """
-    probed = PROBED_TYPES + ATTENTION_TYPES
     wanted = [
-        m
-        for m in modules
-        if not m._modules or isinstance(m, probed) or all(c is None for c in m._modules.values())
+        m for m in modules if not m._modules or is_probed(m) or all(c is None for c in m._modules.values())
     ]
     log: list[_Call] = []
     handed: dict[int, _Handed] = {}  # id of each tensor passed on -> what became of it
 
     def wrap(module: nn.Module, call):
-        act = None if isinstance(module, probed) else activation_of(module)
-        drops_z = act is not None and act.name in FROM_OUTPUT
+        act = None if is_probed(module) else activation_of(module)
+        drops_z = act is not None and act.from_output
 
         def traced(*args, **kwargs):
             x = args[0] if args and isinstance(args[0], torch.Tensor) else None
@@ -222,36 +183,29 @@ def _follow(log: list[_Call], consumers: dict[int, list[int]], i: int) -> tuple[
         idx = nxt
 
 
-def covered_by_attention(module: nn.Module, covered: set[int]) -> bool:
-    """True for a non-attention layer all of whose weights belong to an attention layer."""
-    ids = {id(w) for w in layer_weights(module)}
-    return not isinstance(module, ATTENTION_TYPES) and bool(ids) and ids <= covered
-
-
-def _traces(
-    names: dict[nn.Module, str], log: list[_Call], layers: Sequence[nn.Module] | None
-) -> tuple[list[LayerTrace], bool]:
-    """The traces of the chosen layers, and whether any recorded z or h was modified in place."""
+def _traces(log: list[_Call], layers: list[Layer], by_calls: bool) -> tuple[list[LayerTrace], bool]:
+    """The traces of those ``layers`` that ran (in call order if ``by_calls``, else as given), and
+    whether any recorded z or h was modified in place."""
     consumers: dict[int, list[int]] = {}
     calls: dict[nn.Module, list[int]] = {}
-    probed = PROBED_TYPES + ATTENTION_TYPES
     for j, c in enumerate(log):
         if c.source is not None:  # a tensor changed in place in between is not "the same"
             consumers.setdefault(c.source, []).append(j)
-        if isinstance(c.module, probed):
+        if is_probed(c.module):
             calls.setdefault(c.module, []).append(j)
-    chosen = list(calls) if layers is None else [m for m in layers if m in calls]
-    if layers is None:  # a layer whose weights an attention layer reports is not reported twice
-        covered = {id(w) for m in chosen if isinstance(m, ATTENTION_TYPES) for w in layer_weights(m)}
-        chosen = [m for m in chosen if not covered_by_attention(m, covered)]
+    if by_calls:
+        of = {lr.module: lr for lr in layers}
+        chosen = [of[m] for m in calls if m in of]
+    else:
+        chosen = [lr for lr in layers if lr.module in calls]
     traces, stale = [], False
-    for m in chosen:
-        followed = [_follow(log, consumers, j) for j in calls[m]]
+    for lr in chosen:
+        followed = [_follow(log, consumers, j) for j in calls[lr.module]]
         zs, hs = [log[f[1]].output for f in followed], [log[f[2]].output for f in followed]
         for f in followed:
             for call in (log[f[1]], log[f[2]]):
                 stale = stale or (call.output is not None and call.output._version != call.version)
-        traces.append(LayerTrace(names.get(m, type(m).__name__), m, layer_weights(m), followed[0][0], hs, zs))
+        traces.append(LayerTrace(lr.name, lr.module, list(lr.weights), followed[0][0], hs, zs))
     return traces, stale
 
 
@@ -264,23 +218,27 @@ def trace_forward(
 ) -> tuple[torch.Tensor, list[LayerTrace]]:
     """Run the model once and describe each probed layer that ran, in call order.
 
-    ``layers`` restricts (and orders) the report; by default every Linear, Conv, RNN and
-    attention layer that ran is included. If an in-place operation overwrote a recorded
-    output (``nn.ReLU(inplace=True)`` on a Linear's output, ``out += skip``), the forward pass
-    is run again with each recorded output handed on as a private copy, so that the values
-    and gradients reported are those of the layer's own output. ``names`` is
+    ``layers`` restricts (and orders) the report; by default the model's
+    :func:`.layers.reported_layers` that ran are included, in call order. If an in-place
+    operation overwrote a recorded output (``nn.ReLU(inplace=True)`` on a Linear's output,
+    ``out += skip``), the forward pass is run again with each recorded output handed on as a
+    private copy, so that the values and gradients reported are those of the layer's own output. ``names`` is
     ``module_names(model)`` when the caller has it already.
     """
     names = module_names(model) if names is None else names
+    if layers is None:
+        chosen = reported_layers(model, names)
+    else:
+        chosen = [Layer(names.get(m, type(m).__name__), m, tuple(layer_weights(m))) for m in layers]
     version = X._version
     output, log = _record(list(names), model, X, forward, private=False)
-    traces, stale = _traces(names, log, layers)
+    traces, stale = _traces(log, chosen, layers is None)
     if stale:
         if X._version != version:
             raise ValueError("X was modified in place by the model's forward pass; pass X.clone()")
         del output, log, traces
         output, log = _record(list(names), model, X, forward, private=True)
-        traces, stale = _traces(names, log, layers)
+        traces, stale = _traces(log, chosen, layers is None)
         if stale:
             raise ValueError("model: an in-place operation overwrote a layer's output; cannot measure it")
     return output, traces

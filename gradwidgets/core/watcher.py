@@ -10,22 +10,16 @@ import torch
 from torch import nn
 
 from ._util import check_int
-from .tracing import ATTENTION_TYPES, PROBED_TYPES, covered_by_attention, layer_weights
-from .training import History, StepRecord
+from .history import History, StepRecord, build_history
+from .layers import reported_layers
+from .norms import group_norms, tensor_norms
 
 _ENGINE = torch.autograd.Variable._execution_engine  # runs a callback when a backward pass ends
 
 
 def watched_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The layers a watch reports: ``model.hidden_linears`` if present, else every Linear, Conv,
-    RNN and attention layer in registration order (an attention's ``out_proj`` is part of it)."""
-    names = {m: n for n, m in model.named_modules()}
-    if hasattr(model, "hidden_linears"):
-        return [(names[m], m) for m in model.hidden_linears]
-    layers = [m for m in model.modules() if isinstance(m, PROBED_TYPES + ATTENTION_TYPES)]
-    covered = {id(w) for m in layers if isinstance(m, ATTENTION_TYPES) for w in layer_weights(m)}
-    keep = [m for m in layers if not covered_by_attention(m, covered)]
-    return [(names[m], m) for m in keep]
+    """The layers a watch reports, as (name, module): :func:`.layers.reported_layers`."""
+    return [(lr.name, lr.module) for lr in reported_layers(model)]
 
 
 class Watch:
@@ -48,14 +42,12 @@ class Watch:
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
             raise ValueError(f"model ({type(model).__name__}) has no parameter with requires_grad=True")
-        layers = watched_layers(model)
+        layers = reported_layers(model)
         position = {id(p): i for i, p in enumerate(params)}
-        groups = [[position[id(w)] for w in layer_weights(m) if id(w) in position] for _, m in layers]
-        self.layer_names = tuple(n for n, _ in layers)
+        groups = [[position[id(w)] for w in lr.weights if id(w) in position] for lr in layers]
+        self.layer_names = tuple(lr.name for lr in layers)
         self._order = np.array([i for g in groups for i in g], dtype=np.int64)
-        starts = np.cumsum([0, *(len(g) for g in groups)])[:-1]
-        self._starts = np.minimum(starts, max(self._order.size - 1, 0)).astype(np.int64)
-        self._empty = np.array([not g for g in groups], dtype=bool)
+        self._sizes = [len(g) for g in groups]
         self._loss, self._n = loss, len(params)
         self._losses: list[float] = []
         self._records: list[StepRecord] = []
@@ -85,16 +77,11 @@ class Watch:
         if self._loss is not None:
             self._losses.append(_as_float(self._loss()))
         if self._record_now:
-            have = [i for i, g in enumerate(self._grads) if g is not None]
-            sq = np.zeros(self._n)
-            if have:
-                norms = torch.stack(torch._foreach_norm([self._grads[i] for i in have]))
-                sq[have] = norms.double().cpu().numpy() ** 2
-            layer = np.full(len(self.layer_names), np.nan)
-            if self._order.size:
-                layer = np.sqrt(np.add.reduceat(sq[self._order], self._starts))
-                layer[self._empty] = np.nan
-            total = math.sqrt(sq.sum())
+            have = [i for i, g in enumerate(self._grads) if g is not None]  # the others count as 0
+            norms = np.zeros(self._n)
+            norms[have] = tensor_norms([self._grads[i] for i in have])
+            layer = group_norms(norms[self._order], self._sizes, empty=np.nan)  # no trainable weight: nan
+            total = math.sqrt(np.sum(norms**2))
             loss = self._losses[self._step] if len(self._losses) > self._step else math.nan
             nan = np.full(len(self.layer_names), np.nan)
             record = StepRecord(self._step, loss, layer, total, total, nan)
@@ -135,20 +122,10 @@ class Watch:
 
     def _recorded(self) -> History:
         """The history of the records so far, without closing an open step."""
-        recs, n = self._records, len(self.layer_names)
-        bad = [r.step for r in recs if not math.isfinite(r.total_norm_before)]
+        bad = [r.step for r in self._records if not math.isfinite(r.total_norm_before)]
         bad += [i for i, v in enumerate(self._losses) if not math.isfinite(v)]
-        totals = np.array([r.total_norm_before for r in recs], dtype=np.float64)
-        return History(
-            layer_names=self.layer_names,
-            loss=np.array(self._losses, dtype=np.float64),
-            steps=np.array([r.step for r in recs], dtype=np.int64),
-            layer_grad_norm=np.array([r.layer_grad_norm for r in recs], dtype=np.float64).reshape(-1, n),
-            total_norm_before=totals,
-            total_norm_after=totals.copy(),
-            update_ratio=np.full((len(recs), n), np.nan),
-            diverged_at=min(bad) if bad else None,
-        )
+        diverged_at = min(bad) if bad else None
+        return build_history(self.layer_names, self._losses, self._records, diverged_at)
 
     def close(self) -> None:
         """Remove every hook this watch added (the records are kept); safe to call twice."""

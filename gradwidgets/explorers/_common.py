@@ -7,26 +7,31 @@ import functools
 import numpy as np
 from torch import nn
 
+from ..core.activations import ACTIVATIONS
 from ..core.data import Dataset, make_dataset
+from ..core.inits import INITS
+from ..core.models import NORM_LABELS
 from ..core.profile import GradientProfile, gradient_profile
 from ..plots import EXPLODING_ABOVE, VANISHING_BELOW, activation_distribution_columns, gradient_norms_columns
 from ..widgets.explorer import Control
 
-ACTIVATION_CHOICES = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "selu")
-INIT_LABELS = {
-    "zeros": "zeros",
-    "constant": "constant",
-    "normal": "N(0, 1)",
-    "uniform": "U(-1, 1)",
-    "lecun_normal": "LeCun",
-    "xavier_uniform": "Xavier (uniform)",
-    "xavier_normal": "Xavier",
-    "kaiming_uniform": "He (uniform)",
-    "kaiming_normal": "He",
-    "orthogonal": "orthogonal",
-    "pytorch_default": "PyTorch default",
-}
-NORM_LABELS = {None: "none", "batch": "batch norm", "layer": "layer norm"}
+ACTIVATION_CHOICES = tuple(name for name in ACTIVATIONS if name != "linear")
+"""The activations an explorer offers by default: every registered one but the identity."""
+
+
+def activation_labels(names) -> list[str]:
+    """The registry's display label of each activation."""
+    return [ACTIVATIONS[n].label for n in names]
+
+
+def init_labels(names) -> list[str]:
+    """The registry's display label of each initialisation."""
+    return [INITS[n].label for n in names]
+
+
+def norm_labels(norms) -> list[str]:
+    """The display label of each normalization (``None``: none)."""
+    return [NORM_LABELS[n] for n in norms]
 
 
 @functools.cache

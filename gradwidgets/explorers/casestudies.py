@@ -12,7 +12,7 @@ from ..lessons.casestudies import build_cnn, build_sequence_model, input_grad_no
 from ..plots import activation_distribution_figure, gradient_norms_figure
 from ..plots.casestudies import time_grad_columns, time_grad_figure
 from ..widgets.explorer import Explorer, Result
-from ._common import INIT_LABELS, NORM_LABELS, control, dataset, describe, profile_data
+from ._common import activation_labels, control, dataset, describe, init_labels, norm_labels, profile_data
 
 CELL_LABELS = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
 
@@ -57,9 +57,9 @@ def cnn_flow(
     """
     controls = [
         control("depth", "Convolutions", depths, defaults, max(depths)),
-        control("activation", "Activation", activations, defaults),
-        control("init", "Init", inits, defaults, labels=[INIT_LABELS[i] for i in inits]),
-        control("norm", "Normalization", norms, defaults, labels=[NORM_LABELS[n] for n in norms]),
+        control("activation", "Activation", activations, defaults, labels=activation_labels(activations)),
+        control("init", "Init", inits, defaults, labels=init_labels(inits)),
+        control("norm", "Normalization", norms, defaults, labels=norm_labels(norms)),
     ]
     fixed = {c.name: c.default for c in controls if len(c.options) == 1}
 

@@ -6,12 +6,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from bokeh.layouts import column
 from torch import nn
 
 from ..core.training import StepRecord, train
-from ..plots import divergence_columns, loss_columns, norm_columns, training_figure
-from ..plots.descent import descent_figure, descent_path_columns, loss_curve_columns
+from ..plots import (
+    descent_path_columns,
+    descent_training_figure,
+    divergence_columns,
+    loss_columns,
+    loss_curve_columns,
+    norm_columns,
+)
 from ..widgets.explorer import Explorer, Result
 from ._common import control
 
@@ -97,10 +102,8 @@ def learning_rate(
         return Result(data, status, problem=cfg["lr"] * c >= 2.0)
 
     def figures(sources):
-        return column(
-            descent_figure(sources["curve"], sources["path"]),
-            training_figure(sources["loss"], sources["norms"], sources["diverged"]),
-            sizing_mode="stretch_width",
+        return descent_training_figure(
+            sources["curve"], sources["path"], sources["loss"], sources["norms"], sources["diverged"]
         )
 
     return Explorer("learning-rate", "Learning rate: too small, right, too large", controls, compute, figures)

@@ -17,7 +17,16 @@ from ..plots import (
     gradient_norms_figure,
 )
 from ..widgets.explorer import Explorer, Result
-from ._common import INIT_LABELS, NORM_LABELS, control, dataset, describe, profile_data, profile_of
+from ._common import (
+    activation_labels,
+    control,
+    dataset,
+    describe,
+    init_labels,
+    norm_labels,
+    profile_data,
+    profile_of,
+)
 
 
 def _profile_figures(sources):
@@ -89,9 +98,9 @@ def gradient_flow(
     """
     controls = [
         control("depth", "Depth", depths, defaults, depths[len(depths) // 2]),
-        control("activation", "Activation", activations, defaults),
-        control("init", "Init", inits, defaults, labels=[INIT_LABELS[i] for i in inits]),
-        control("norm", "Normalization", norms, defaults, labels=[NORM_LABELS[n] for n in norms]),
+        control("activation", "Activation", activations, defaults, labels=activation_labels(activations)),
+        control("init", "Init", inits, defaults, labels=init_labels(inits)),
+        control("norm", "Normalization", norms, defaults, labels=norm_labels(norms)),
         control("residual", "Skip connections", residual, defaults),
     ]
     fixed = {c.name: c.default for c in controls if len(c.options) == 1}
@@ -135,8 +144,8 @@ def init_variance(
     Explorer
     """
     controls = (
-        control("init", "Init", inits, defaults, labels=[INIT_LABELS[i] for i in inits]),
-        control("activation", "Activation", activations, defaults),
+        control("init", "Init", inits, defaults, labels=init_labels(inits)),
+        control("activation", "Activation", activations, defaults, labels=activation_labels(activations)),
         control("width", "Width", widths, defaults, widths[len(widths) // 2]),
     )
     return Explorer(
@@ -171,11 +180,11 @@ def compare(
     -------
     Explorer
     """
-    controls, init_labels = [], [INIT_LABELS[i] for i in inits]
+    controls, inits_shown, acts_shown = [], init_labels(inits), activation_labels(activations)
     for side, (act, init) in (("a", a), ("b", b)):
         controls += [
-            control(f"{side}_activation", f"{side.upper()}: activation", activations, {}, act),
-            control(f"{side}_init", f"{side.upper()}: init", inits, {}, init, init_labels),
+            control(f"{side}_activation", f"{side.upper()}: activation", activations, {}, act, acts_shown),
+            control(f"{side}_init", f"{side.upper()}: init", inits, {}, init, inits_shown),
         ]
 
     def compute(cfg, emit):

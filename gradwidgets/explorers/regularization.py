@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 from bokeh.layouts import column
 
+from ..core.history import History, StepRecord
+from ..core.layers import reported_layers
 from ..core.models import build_mlp
-from ..core.training import History, StepRecord, tracked_layers, train
+from ..core.training import train
 from ..lessons.regularization import parameter_norm
 from ..plots.runs import curves_columns, curves_figure
 from ..widgets.explorer import Explorer, Result
@@ -85,7 +87,7 @@ def weight_decay(
         data = dataset("spirals")
         model = build_mlp(depth, width=width, activation="relu", init="kaiming_normal", out_features=2)
         lr, decay = LEARNING_RATES[cfg["optimizer"]], cfg["decay"]
-        names = tuple(name for name, _ in tracked_layers(model))
+        names = tuple(lr.name for lr in reported_layers(model))
         records: list[StepRecord] = []
         norms = [parameter_norm(model)]
 

@@ -16,7 +16,7 @@ from ..plots import (
     preactivation_hist_columns,
 )
 from ..widgets.explorer import Explorer, Result
-from ._common import ACTIVATION_CHOICES, control, dataset, profile_of
+from ._common import ACTIVATION_CHOICES, activation_labels, control, dataset, profile_of
 
 
 def saturation(
@@ -47,7 +47,7 @@ def saturation(
     if max(layers) > depth:
         raise ValueError(f"layers={tuple(layers)!r} must all be <= depth={depth}")
     controls = (
-        control("activation", "Activation", activations, defaults, "sigmoid"),
+        control("activation", "Activation", activations, defaults, "sigmoid", activation_labels(activations)),
         control("gain", "Weight gain", gains, defaults, 1.0),
         control("layer", "Show layer", layers, defaults, layers[len(layers) // 2]),
     )

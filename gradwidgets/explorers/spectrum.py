@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from bokeh.models import ColumnDataSource, HoverTool, Span
-from bokeh.plotting import figure
 
 from ..core.models import build_mlp
 from ..lessons.jacobians import JacobianSpectrum, jacobian_singular_values, layer_jacobians
-from ..plots.theme import BLACK, BLUE, GREEN, ORANGE, SKY, VERMILLION, style
+from ..plots import spectrum_columns, spectrum_figure
 from ..widgets.explorer import Explorer, Result
 from ._common import control, dataset
 
@@ -21,90 +19,6 @@ WEIGHT_LABELS = {"gaussian": "Gaussian N(0, g²/n)", "orthogonal": "orthogonal �
 
 def _gain_label(g: float) -> str:
     return {1.0: "1", round(2**0.5, 6): "√2"}.get(round(g, 6), f"{g:g}")
-
-
-def spectrum_columns(spectrum: JacobianSpectrum) -> dict[str, dict[str, np.ndarray]]:
-    """The ``cloud`` (every nonzero singular value of every product) and ``lines`` sources.
-
-    ``lines`` holds ``layer``, ``smax``, ``srms``, ``smin`` (NaN where 0, which a log axis
-    cannot show), ``bound`` (the product of the layers' own ``σmax``), ``gain``
-    (``|dL/dh_l-1| / |dL/dh_D|``) and ``one`` (ones, which keep 1 in view).
-    """
-    layers = spectrum.layers.astype(np.float64)
-    xs = np.concatenate([np.full(len(s), x) for x, s in zip(layers, spectrum.product_values, strict=True)])
-    ss = np.concatenate(spectrum.product_values)
-    keep = ss > 0
-    bound = np.cumprod(spectrum.layer_sigma_max[::-1])[::-1]  # σmax(J_l) ⋯ σmax(J_D)
-    gain = spectrum.gradient_gain if spectrum.gradient_gain is not None else np.full(len(layers), np.nan)
-    smin = spectrum.sigma_min
-    return {
-        "cloud": {"layer": xs[keep], "sigma": ss[keep]},
-        "lines": {
-            "layer": layers,
-            "smax": spectrum.sigma_max,
-            "srms": spectrum.sigma_rms,
-            "smin": np.where(smin > 0, smin, np.nan),
-            "bound": bound,
-            "gain": np.asarray(gain, dtype=np.float64),
-            "one": np.ones(len(layers)),
-        },
-    }
-
-
-def spectrum_figure(cloud: ColumnDataSource, lines: ColumnDataSource) -> figure:
-    """Singular values of ``J_D ⋯ J_l`` against ``l`` on a log axis, with 1 marked."""
-    fig = figure(
-        title="Singular values of the Jacobian product J_D ⋯ J_l",
-        y_axis_type="log",
-        tools="pan,wheel_zoom,box_zoom,reset,save",
-    )
-    fig.add_layout(Span(location=1.0, dimension="width", line_color=BLACK, line_dash="dotted", line_width=1))
-    fig.scatter("layer", "one", source=lines, size=1, line_color=None, fill_color=None)  # keeps 1 in range
-    fig.scatter(
-        "layer", "sigma", source=cloud, size=4, color=SKY, alpha=0.45, legend_label="all singular values"
-    )
-    fig.line(
-        "layer",
-        "bound",
-        source=lines,
-        color=ORANGE,
-        line_dash="dashed",
-        line_width=2,
-        legend_label="∏ σmax(J_k)",
-    )
-    top = fig.line("layer", "smax", source=lines, color=BLUE, line_width=2.5, legend_label="σmax")
-    rms = fig.line("layer", "srms", source=lines, color=GREEN, line_width=2.5, legend_label="σrms")
-    fig.line("layer", "smin", source=lines, color=VERMILLION, line_width=2.5, legend_label="σmin")
-    dots = fig.scatter(
-        "layer",
-        "gain",
-        source=lines,
-        marker="diamond",
-        size=10,
-        color=BLACK,
-        legend_label="this input's gradient",
-    )
-    fig.add_tools(
-        HoverTool(
-            renderers=[top, rms, dots],
-            tooltips=[
-                ("layer", "@layer{0}"),
-                ("σmax", "@smax{%.3e}"),
-                ("σrms", "@srms{%.3e}"),
-                ("σmin", "@smin{%.3e}"),
-                ("∏ σmax(J_k)", "@bound{%.3e}"),
-                ("‖dL/dh_l-1‖ / ‖dL/dh_D‖", "@gain{%.3e}"),
-            ],
-            formatters={f"@{c}": "printf" for c in ("smax", "srms", "smin", "bound", "gain")},
-        )
-    )
-    fig.xaxis.axis_label = "layer l (input → output): the product runs from the top layer D down to l"
-    fig.yaxis.axis_label = "singular value (log scale)"
-    fig.yaxis.minor_tick_line_color = None
-    fig.legend.location = "bottom_right"
-    fig.legend.orientation = "horizontal"
-    fig.add_layout(fig.legend[0], "above")
-    return style(fig, height=380)
 
 
 def _status(spectrum: JacobianSpectrum) -> tuple[str, bool]:

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 from bokeh.layouts import column
 
+from ..core.history import History, StepRecord
+from ..core.layers import reported_layers
 from ..core.models import build_mlp, build_rnn
 from ..core.profile import gradient_profile
-from ..core.training import History, StepRecord, tracked_layers, train
+from ..core.training import train
 from ..plots import (
     divergence_columns,
     gradient_heatmap_columns,
@@ -20,7 +22,7 @@ from ..plots import (
     training_figure,
 )
 from ..widgets.explorer import Emit, Explorer, Result
-from ._common import NORM_LABELS, control, dataset, targets
+from ._common import activation_labels, control, dataset, norm_labels, targets
 
 EMIT_EVERY = 5
 """A streamed run hands the live plot a partial result every this many steps."""
@@ -62,7 +64,7 @@ def stream_training(
     The result holds the loss, the per-layer norms, the divergence marker, the layer-by-step
     heatmap when ``heatmap`` is true, and ``extra``'s sources unchanged.
     """
-    names = tuple(name for name, _ in tracked_layers(model))
+    names = tuple(lr.name for lr in reported_layers(model))
     records: list[StepRecord] = []
 
     def callback(record: StepRecord) -> bool:
@@ -113,9 +115,9 @@ def norm_training(
     Explorer
     """
     controls = (
-        control("norm", "Normalization", norms, defaults, labels=[NORM_LABELS[n] for n in norms]),
+        control("norm", "Normalization", norms, defaults, labels=norm_labels(norms)),
         control("residual", "Skip connections", residual, defaults),
-        control("activation", "Activation", activations, defaults),
+        control("activation", "Activation", activations, defaults, labels=activation_labels(activations)),
         control("depth", "Depth", depths, defaults, depths[-1]),
     )
 

@@ -3,6 +3,15 @@
 torch and numpy only, like :mod:`gradwidgets.core`, whose models and profiles these build on.
 """
 
+from .backprop import (
+    PARAMETER_NAMES,
+    Backprop,
+    ChainProduct,
+    TinyNet,
+    manual_backprop,
+    tiny_example,
+    tiny_loss,
+)
 from .casestudies import (
     CELLS,
     CNN_NORMS,
@@ -13,17 +22,7 @@ from .casestudies import (
     random_images,
     set_gate_bias,
 )
-from .handworked import (
-    PARAMETER_NAMES,
-    Backprop,
-    ChainProduct,
-    DescentRun,
-    TinyNet,
-    manual_backprop,
-    one_weight_descent,
-    tiny_example,
-    tiny_loss,
-)
+from .descent import DescentRun, one_weight_descent
 from .jacobians import JacobianSpectrum, autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
 from .normalization import InputScales, ShiftedNorm, inject_shift, input_scales
 from .regularization import ClipComparison, clip_comparison, l2_loss, parameter_norm

@@ -4,11 +4,14 @@ Every plot kind K has three functions. ``K_columns(obj)`` turns a dataclass into
 equal-length numpy arrays; ``K_figure(source)`` binds glyphs to those column names and never
 reads the data, so replacing ``source.data`` with another dict of the same kind redraws it
 (auto-ranging follows); ``plot_K(obj)`` does both. This module gathers every public name:
-profiles in :mod:`~gradwidgets.plots.profile`, the activation function in
-:mod:`~gradwidgets.plots.activation`, training in :mod:`~gradwidgets.plots.training`, runs side by
-side in :mod:`~gradwidgets.plots.runs`, case studies and descent in their own modules, the
-shared log-scale conventions in :mod:`~gradwidgets.plots.base` and colours and toolbar in
-:mod:`~gradwidgets.plots.theme`.
+gradient norms per layer (and A/B) in :mod:`~gradwidgets.plots.profile`, activation statistics
+per layer in :mod:`~gradwidgets.plots.distribution`, the gradient through time of an RNN in
+:mod:`~gradwidgets.plots.rnn`, the activation function in :mod:`~gradwidgets.plots.activation`,
+training curves in :mod:`~gradwidgets.plots.training` and the layer x step heatmap in
+:mod:`~gradwidgets.plots.heatmap`, runs side by side in :mod:`~gradwidgets.plots.runs`, the
+singular values of Jacobian products in :mod:`~gradwidgets.plots.spectrum`, case studies and
+descent in their own modules, the shared log-scale conventions in :mod:`~gradwidgets.plots.base`
+and colours, toolbar and status colours in :mod:`~gradwidgets.plots.theme`.
 
 Log-scale plots cannot show zero, NaN or infinity, so their columns carry them separately:
 ``y`` is the value where it is finite and positive (else NaN, which Bokeh skips), ``y_bad`` puts
@@ -26,31 +29,34 @@ from .activation import (
 )
 from .base import EXPLODING_ABOVE, VANISHING_BELOW, Z_RANGE
 from .casestudies import plot_time_grads, plot_value_histograms, time_grad_columns, time_grad_figure
-from .descent import descent_figure, descent_path_columns, loss_curve_columns
-from .profile import (
+from .descent import descent_figure, descent_path_columns, descent_training_figure, loss_curve_columns
+from .distribution import (
     activation_distribution_columns,
     activation_distribution_figure,
+    plot_activation_distribution,
+)
+from .heatmap import (
+    HEATMAP_HIGH,
+    HEATMAP_LOW,
+    gradient_heatmap_columns,
+    gradient_heatmap_figure,
+    plot_gradient_heatmap,
+)
+from .profile import (
     compare_figure,
     gradient_norms_columns,
     gradient_norms_figure,
-    plot_activation_distribution,
     plot_compare,
     plot_gradient_norms,
-    plot_rnn_time_norms,
-    rnn_time_norms_columns,
-    rnn_time_norms_figure,
 )
+from .rnn import plot_rnn_time_norms, rnn_time_norms_columns, rnn_time_norms_figure
 from .runs import curves_columns, curves_figure, plot_curves, plot_losses
+from .spectrum import plot_spectrum, spectrum_columns, spectrum_figure
 from .theme import PALETTE
 from .training import (
-    HEATMAP_HIGH,
-    HEATMAP_LOW,
     divergence_columns,
-    gradient_heatmap_columns,
-    gradient_heatmap_figure,
     loss_columns,
     norm_columns,
-    plot_gradient_heatmap,
     plot_training_curves,
     training_columns,
     training_figure,
@@ -72,6 +78,7 @@ __all__ = [
     "curves_figure",
     "descent_figure",
     "descent_path_columns",
+    "descent_training_figure",
     "divergence_columns",
     "gradient_heatmap_columns",
     "gradient_heatmap_figure",
@@ -88,12 +95,15 @@ __all__ = [
     "plot_gradient_norms",
     "plot_losses",
     "plot_rnn_time_norms",
+    "plot_spectrum",
     "plot_time_grads",
     "plot_training_curves",
     "plot_value_histograms",
     "preactivation_hist_columns",
     "rnn_time_norms_columns",
     "rnn_time_norms_figure",
+    "spectrum_columns",
+    "spectrum_figure",
     "time_grad_columns",
     "time_grad_figure",
     "training_columns",

@@ -18,13 +18,12 @@ from ..core.activations import Activation, get_activation
 from ..core.saturated import SATURATION_THRESHOLD
 from .base import (
     _HIST_KEYS,
-    _TOOLS,
     Z_RANGE,
     _floats,
     _item,
     _legend,
 )
-from .theme import BLUE, ORANGE, SKY, VERMILLION, style
+from .theme import BLUE, ORANGE, SKY, TOOLS, VERMILLION, style
 
 # ---------------------------------------------------------------- 3. activation function
 
@@ -114,7 +113,7 @@ def activation_figure(curve_source: ColumnDataSource, hist_source: ColumnDataSou
     x_range = Range1d(*Z_RANGE)
     panels = []
     for curve, color, label in (("f", BLUE, "f(z)"), ("df", VERMILLION, "f′(z)")):
-        fig = figure(x_range=x_range, tools=_TOOLS)
+        fig = figure(x_range=x_range, tools=TOOLS)
         fig.extra_y_ranges = {"unit": Range1d(0, 1), "hist": Range1d(0, 1.15)}
         shade = fig.varea(
             "z", 0, "saturated", source=curve_source, y_range_name="unit", fill_color=ORANGE, fill_alpha=0.15

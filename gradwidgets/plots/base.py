@@ -23,12 +23,15 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from .theme import BLUE, SKY, VERMILLION
+from ..core.thresholds import EXPLODING_ABSOLUTE, VANISHING_ABSOLUTE
+from .theme import BLUE, SKY, TOOLS, VERMILLION
 
-VANISHING_BELOW = 1e-6
-"""A gradient norm below this is shaded as vanishing: an SGD step barely moves the weights."""
-EXPLODING_ABOVE = 1e3
-"""A gradient norm above this is shaded as exploding: one SGD step would wreck the weights."""
+VANISHING_BELOW = VANISHING_ABSOLUTE
+"""A gradient norm below this is shaded as vanishing: an SGD step barely moves the weights
+(diagnose's absolute vanishing threshold, :data:`gradwidgets.core.thresholds.VANISHING_ABSOLUTE`)."""
+EXPLODING_ABOVE = EXPLODING_ABSOLUTE
+"""A gradient norm above this is shaded as exploding: one SGD step would wreck the weights
+(diagnose's absolute exploding threshold, :data:`gradwidgets.core.thresholds.EXPLODING_ABSOLUTE`)."""
 
 Z_RANGE = (-6.0, 6.0)
 """The pre-activation interval over which activation functions are drawn."""
@@ -36,7 +39,6 @@ Z_RANGE = (-6.0, 6.0)
 _SCI = "{%.3e}"
 _HIST_KEYS = ("left", "right", "count", "density", "beyond")
 _LOG_HEIGHT = 320
-_TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 _ZONE_LO, _ZONE_HI = VANISHING_BELOW / 10, EXPLODING_ABOVE * 10
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -85,7 +87,7 @@ def _layer_axis(fig: figure) -> None:
 
 
 def _log_figure(title: str, x_label: str, y_label: str) -> figure:
-    fig = figure(title=title, y_axis_type="log", tools=_TOOLS)
+    fig = figure(title=title, y_axis_type="log", tools=TOOLS)
     fig.xaxis.axis_label, fig.yaxis.axis_label = x_label, y_label
     fig.yaxis.minor_tick_line_color = None  # nine per decade: a black smear when decades are short
     _layer_axis(fig)

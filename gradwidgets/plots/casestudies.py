@@ -15,9 +15,8 @@ from bokeh.models import BasicTicker, ColumnDataSource, CustomJSTickFormatter, H
 from bokeh.plotting import figure
 
 from .base import _LOG_HEIGHT, _SCI, _item, _legend, _log_columns, _log_figure, _log_series
-from .theme import BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION, style
+from .theme import BLUE, MARKED_SERIES_COLORS, SKY, TOOLS, VERMILLION, style
 
-_COLORS = (BLUE, ORANGE, GREEN, PURPLE)
 _SHORT_TICK_JS = """
 if (tick === 0) { return "0"; }
 const a = Math.abs(tick);
@@ -68,13 +67,13 @@ def time_grad_figure(sources: ColumnDataSource | Mapping[str, ColumnDataSource])
     bokeh.plotting.figure
     """
     named = {"‖dL/dxₜ‖": sources} if isinstance(sources, ColumnDataSource) else dict(sources)
-    if not 1 <= len(named) <= len(_COLORS):
-        raise ValueError(f"sources: give 1 to {len(_COLORS)} series, got {len(named)}")
+    if not 1 <= len(named) <= len(MARKED_SERIES_COLORS):
+        raise ValueError(f"sources: give 1 to {len(MARKED_SERIES_COLORS)} series, got {len(named)}")
     fig = _log_figure(
         "Gradient reaching each time step", "time step t (first → last)", "‖dL/dxₜ‖ (log scale)"
     )
     items, bads, zeros = [], [], []
-    for (label, source), color in zip(named.items(), _COLORS, strict=False):
+    for (label, source), color in zip(named.items(), MARKED_SERIES_COLORS, strict=False):
         line, dots, bad, zero = _log_series(fig, source, "t", color, VERMILLION if len(named) == 1 else color)
         tips = [("series", label), ("t", "@t{0}"), ("‖dL/dxₜ‖", "@value" + _SCI)]
         fig.add_tools(HoverTool(renderers=[dots, bad, zero], tooltips=tips, formatters={"@value": "printf"}))
@@ -131,7 +130,7 @@ def plot_value_histograms(tensors: Mapping[str, object], bins: int = 30, ncols: 
     panels = []
     for title, values in tensors.items():
         arr = values.detach().cpu().numpy() if hasattr(values, "detach") else values
-        fig = figure(title=title, tools="pan,wheel_zoom,box_zoom,reset,save")
+        fig = figure(title=title, tools=TOOLS)
         source = ColumnDataSource(value_histogram_columns(arr, bins))
         bars = fig.quad(
             left="left", right="right", bottom=0, top="count", source=source, fill_color=SKY, line_color=BLUE

@@ -1,12 +1,18 @@
-"""Gradient descent on a one-weight loss: the loss curve and the path the steps take on it."""
+"""Gradient descent on a one-weight loss: the loss curve and the path the steps take on it.
+
+:func:`descent_figure` draws the path on the curve; :func:`descent_training_figure` puts it above
+the same run's loss and gradient norm (:func:`~gradwidgets.plots.training_figure`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, DataRange1d, HoverTool
 from bokeh.plotting import figure
 
-from .theme import BLACK, BLUE, VERMILLION, style
+from .theme import BLACK, BLUE, TOOLS_WITHOUT_BOX_ZOOM, VERMILLION, style
+from .training import training_figure
 
 
 def loss_curve_columns(w: np.ndarray, loss: np.ndarray) -> dict[str, np.ndarray]:
@@ -44,7 +50,7 @@ def descent_figure(curve_source: ColumnDataSource, path_source: ColumnDataSource
     -------
     bokeh.plotting.figure
     """
-    fig = figure(title="Gradient descent on L(w)", tools="pan,wheel_zoom,reset,save")
+    fig = figure(title="Gradient descent on L(w)", tools=TOOLS_WITHOUT_BOX_ZOOM)
     curve = fig.line("w", "loss", source=curve_source, color=BLACK, line_width=2, legend_label="L(w)")
     fig.x_range = DataRange1d(renderers=[curve])
     fig.y_range = DataRange1d(renderers=[curve], start=0)
@@ -65,3 +71,31 @@ def descent_figure(curve_source: ColumnDataSource, path_source: ColumnDataSource
     fig.yaxis.axis_label = "loss L(w)"
     fig.legend.location = "top_center"
     return style(fig)
+
+
+def descent_training_figure(
+    curve_source: ColumnDataSource,
+    path_source: ColumnDataSource,
+    loss_source: ColumnDataSource,
+    norm_source: ColumnDataSource,
+    divergence_source: ColumnDataSource,
+):
+    """The descent on the loss curve above, the run's loss and gradient norm per step below.
+
+    Parameters
+    ----------
+    curve_source, path_source : ColumnDataSource
+        As in :func:`descent_figure`.
+    loss_source, norm_source, divergence_source : ColumnDataSource
+        As in :func:`~gradwidgets.plots.training_figure`.
+
+    Returns
+    -------
+    bokeh.layouts.column
+        :func:`descent_figure` above :func:`~gradwidgets.plots.training_figure`.
+    """
+    return column(
+        descent_figure(curve_source, path_source),
+        training_figure(loss_source, norm_source, divergence_source),
+        sizing_mode="stretch_width",
+    )

@@ -15,11 +15,7 @@ from bokeh.plotting import figure
 
 from ..core.training import History
 from .base import _legend
-from .theme import PALETTE, style
-
-_TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
-_COLORS = (PALETTE[5], PALETTE[1], PALETTE[3], PALETTE[6], PALETTE[7], PALETTE[2], PALETTE[0])
-_DASHES = ("solid", "dashed", "solid", "dotdash", "solid", "dashed", "dotted")
+from .theme import SERIES_COLORS, SERIES_DASHES, TOOLS, style
 
 
 def curves_columns(x, y, log_y: bool = True) -> dict[str, np.ndarray]:
@@ -74,11 +70,11 @@ def curves_figure(
     """
     if len(sources) != len(labels):
         raise ValueError(f"need one label per source; got {len(sources)} sources, {len(labels)} labels")
-    if not 1 <= len(sources) <= len(_COLORS):
-        raise ValueError(f"can draw 1 to {len(_COLORS)} curves; got {len(sources)}")
-    fig = figure(title=title, y_axis_type="log" if log_y else "linear", tools=_TOOLS)
+    if not 1 <= len(sources) <= len(SERIES_COLORS):
+        raise ValueError(f"can draw 1 to {len(SERIES_COLORS)} curves; got {len(sources)}")
+    fig = figure(title=title, y_axis_type="log" if log_y else "linear", tools=TOOLS)
     items = []
-    for source, label, color, dash in zip(sources, labels, _COLORS, _DASHES, strict=False):
+    for source, label, color, dash in zip(sources, labels, SERIES_COLORS, SERIES_DASHES, strict=False):
         line = fig.line("x", "y", source=source, color=color, line_width=2.5, line_dash=dash)
         fig.add_tools(
             HoverTool(

@@ -1,4 +1,9 @@
-"""One look for every figure: the Okabe–Ito colorblind-safe palette and a ``style`` function."""
+"""One look for every figure: the Okabe–Ito colorblind-safe palette, the toolbar, the status colors
+and a ``style`` function.
+
+Every color the package draws with is defined here, from the figures' glyphs to the status line
+under an explorer (live and static faces alike), so a change of look is a change of this module.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,23 @@ PALETTE = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D
 """Okabe & Ito (2008): black, orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple."""
 
 BLACK, ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = PALETTE
+
+SERIES_COLORS = (BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, BLACK)
+"""Colors of the runs drawn together on one figure, in order (see :mod:`~gradwidgets.plots.runs`)."""
+SERIES_DASHES = ("solid", "dashed", "solid", "dotdash", "solid", "dashed", "dotted")
+"""Line dashes paired with :data:`SERIES_COLORS`, so neighbouring runs differ in more than color."""
+MARKED_SERIES_COLORS = (BLUE, ORANGE, GREEN, PURPLE)
+"""Colors of series on a log figure, where vermillion is kept for the non-finite markers."""
+
+STATUS_OK = "#444"
+"""Text color of an explorer's status line."""
+STATUS_PROBLEM = VERMILLION
+"""Text color of an explorer's status line when the result shows a problem."""
+
+TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+"""The toolbar of every figure."""
+TOOLS_WITHOUT_BOX_ZOOM = "pan,wheel_zoom,reset,save"
+"""The toolbar of a figure whose view is fitted to one curve (the descent on a loss curve)."""
 
 HEIGHT = 280
 """Height in pixels of one panel; the width follows the page (``stretch_width``)."""

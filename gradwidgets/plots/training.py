@@ -1,8 +1,9 @@
-"""Bokeh figures of a training ``History``: loss and gradient-norm curves, and a layer x step heatmap.
+"""Bokeh figures of a training ``History``: the loss and the total gradient norm, step by step.
 
 Same contract as :mod:`gradwidgets.plots` (which re-exports every public name here): ``*_columns``
 turn a history into dicts of equal-length numpy arrays, ``*_figure`` bind glyphs to those
-columns without reading them, ``plot_*`` do both.
+columns without reading them, ``plot_*`` do both. The layer x step view of the same history is
+in :mod:`~gradwidgets.plots.heatmap`.
 """
 
 from __future__ import annotations
@@ -10,29 +11,12 @@ from __future__ import annotations
 import numpy as np
 from bokeh.core.properties import value
 from bokeh.layouts import column
-from bokeh.models import (
-    BasicTicker,
-    ColorBar,
-    ColumnDataSource,
-    HoverTool,
-    LabelSet,
-    LegendItem,
-    LinearColorMapper,
-    SingleIntervalTicker,
-)
-from bokeh.palettes import Viridis256
+from bokeh.models import BasicTicker, ColumnDataSource, HoverTool, LabelSet, LegendItem
 from bokeh.plotting import figure
 
 from ..core.training import History
-from .base import _TOOLS, _floats, _legend, _positive
-from .theme import BLACK, BLUE, ORANGE, VERMILLION, style
-
-HEATMAP_LOW = -8.0
-"""log10 of the smallest gradient norm the heatmap tells apart; smaller ones share its color."""
-HEATMAP_HIGH = 4.0
-"""log10 of the largest gradient norm the heatmap tells apart; larger ones share its color."""
-
-# ---------------------------------------------------------------- 4. training curves
+from .base import _floats, _legend, _positive
+from .theme import BLACK, BLUE, ORANGE, TOOLS, VERMILLION, style
 
 
 def loss_columns(history: History) -> dict[str, np.ndarray]:
@@ -153,7 +137,7 @@ def training_figure(
     bokeh.layouts.column
         Two figures sharing the step axis.
     """
-    top = figure(title="Training", y_axis_type="log", tools=_TOOLS)
+    top = figure(title="Training", y_axis_type="log", tools=TOOLS)
     loss = top.line("step", "y", source=loss_source, color=BLACK, line_width=2)
     dots = top.scatter("step", "y", source=loss_source, color=BLACK, size=3)  # a lone point still shows
     top.add_tools(
@@ -169,7 +153,7 @@ def training_figure(
     items = [LegendItem(label=value("loss"), renderers=[loss, dots])]
     _legend(top, items)
 
-    bottom = figure(x_range=top.x_range, y_axis_type="log", tools=_TOOLS)
+    bottom = figure(x_range=top.x_range, y_axis_type="log", tools=TOOLS)
     before = bottom.line("rec_step", "y_before", source=norm_source, color=BLUE, line_width=2)
     dots = bottom.scatter("rec_step", "y_before", source=norm_source, color=BLUE, size=3)
     after = bottom.line(
@@ -198,93 +182,3 @@ def training_figure(
 def plot_training_curves(history: History):
     """Plot the loss and gradient norms of ``history``: see :func:`training_figure`."""
     return training_figure(*(ColumnDataSource(c) for c in training_columns(history)))
-
-
-# ---------------------------------------------------------------- 5. gradient heatmap
-
-
-def gradient_heatmap_columns(history: History) -> dict[str, np.ndarray]:
-    """One row per (recorded step, layer) cell: the layer's ||dL/dW|| at that step.
-
-    Parameters
-    ----------
-    history : History
-        From :func:`gradwidgets.train`.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        ``step``, ``layer`` (1..L, input first), ``name``, ``value`` (||dL/dW||, may be nan or
-        inf), ``log10_norm`` (log10 of it: -inf for 0, NaN for non-finite) and ``width`` (the
-        spacing of recorded steps, the cell width). Rows go record by record.
-    """
-    norms = np.asarray(history.layer_grad_norm, dtype=np.float64)
-    records, layers = norms.shape if norms.ndim == 2 else (0, len(history.layer_names))
-    steps = _floats(history.steps)
-    value = norms.reshape(-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log10 = np.where(np.isfinite(value), np.log10(value), np.nan)
-    width = float(np.median(np.diff(steps))) if records > 1 else 1.0
-    return {
-        "step": np.repeat(steps, layers),
-        "layer": np.tile(np.arange(1, layers + 1, dtype=np.float64), records),
-        "name": np.tile(np.array(history.layer_names, dtype=object), records),
-        "value": value,
-        "log10_norm": log10,
-        "width": np.full(value.size, width),
-    }
-
-
-def gradient_heatmap_figure(source: ColumnDataSource) -> figure:
-    """log10 ||dL/dW|| per layer (rows) and recorded step (columns), as colored cells.
-
-    Parameters
-    ----------
-    source : ColumnDataSource
-        Holds a dict from :func:`gradient_heatmap_columns`.
-
-    Returns
-    -------
-    bokeh.plotting.figure
-        The color scale is FIXED at log10 in [:data:`HEATMAP_LOW`, :data:`HEATMAP_HIGH`] so a
-        color means the same norm in every configuration; values beyond it take the end colors
-        and non-finite cells are vermillion.
-    """
-    mapper = LinearColorMapper(palette=Viridis256, low=HEATMAP_LOW, high=HEATMAP_HIGH, nan_color=VERMILLION)
-    fig = figure(title="Gradient norm per layer during training", tools=_TOOLS)
-    cells = fig.rect(
-        "step",
-        "layer",
-        width="width",
-        height=1,
-        source=source,
-        line_color={"field": "log10_norm", "transform": mapper},  # no hairline gaps between cells
-        dilate=True,
-        fill_color={"field": "log10_norm", "transform": mapper},
-    )
-    fig.add_tools(
-        HoverTool(
-            renderers=[cells],
-            tooltips=[("layer", "@name (@layer{0})"), ("step", "@step{0}"), ("‖dL/dW‖", "@value{%.3e}")],
-            formatters={"@value": "printf"},
-        )
-    )
-    bar = ColorBar(
-        color_mapper=mapper,
-        ticker=SingleIntervalTicker(interval=2),
-        title="log₁₀ ‖dL/dW‖",
-        width=12,
-        title_text_font_style="normal",
-    )
-    fig.add_layout(bar, "right")
-    fig.xaxis.ticker = BasicTicker(min_interval=1)
-    fig.yaxis.ticker = BasicTicker(min_interval=1, desired_num_ticks=10)
-    fig.xaxis.axis_label, fig.yaxis.axis_label = "step", "layer (input → output)"
-    fig.x_range.range_padding = fig.y_range.range_padding = 0
-    fig.grid.visible = False
-    return style(fig, height=300)
-
-
-def plot_gradient_heatmap(history: History) -> figure:
-    """Plot the layer x step heatmap of ``history``: see :func:`gradient_heatmap_figure`."""
-    return gradient_heatmap_figure(ColumnDataSource(gradient_heatmap_columns(history)))

@@ -14,6 +14,7 @@ import torch
 from bokeh.models import ColumnDataSource
 from jupyter_bokeh import BokehModel
 
+from ..plots.theme import STATUS_OK, STATUS_PROBLEM
 from .spec import Control, Result, Spec
 
 STREAM_INTERVAL = 0.1
@@ -225,5 +226,5 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _status_html(text: str, problem: bool) -> str:
-    color = "#D55E00" if problem else "#444"
+    color = STATUS_PROBLEM if problem else STATUS_OK
     return f'<span style="color:{color}">{html.escape(text)}</span>'

@@ -16,6 +16,7 @@ from bokeh.layouts import column, row
 from bokeh.models import ColumnDataSource, CustomJS, Div, RadioButtonGroup, Select
 from bokeh.resources import INLINE
 
+from ..plots.theme import STATUS_OK, STATUS_PROBLEM
 from .embed import html_fragment
 from .spec import Columns, Control, Spec
 
@@ -36,7 +37,7 @@ status.__gradwidgetsBaked.then((data) => {
   const found = data.store[key];
   const text = data.statuses[key];
   status.text = text === undefined ? "This setting was not precomputed for the static page." : text;
-  status.styles = {color: data.problems[key] ? "#D55E00" : "#444"};
+  status.styles = {color: data.problems[key] ? "STATUS_PROBLEM" : "STATUS_OK"};
   if (found === undefined) { return; }
   for (const [name, source] of (sources instanceof Map ? sources.entries() : Object.entries(sources))) {
     const table = data.tables[found[name]];
@@ -45,7 +46,7 @@ status.__gradwidgetsBaked.then((data) => {
     }
   }
 }).catch((error) => console.error("gradwidgets: precomputed results unreadable:", error));
-"""
+""".replace("STATUS_PROBLEM", STATUS_PROBLEM).replace("STATUS_OK", STATUS_OK)
 
 
 _F32 = np.finfo(np.float32)
@@ -177,7 +178,7 @@ def bake(explorer: Spec, configs: Sequence[Mapping[str, Any]] | None = None):
     }
     status = Div(
         text=html.escape(first.status),
-        styles={"color": "#D55E00" if first.problem else "#444"},
+        styles={"color": STATUS_PROBLEM if first.problem else STATUS_OK},
         name=f"{explorer.name}:status",
     )
     controls, widgets = [], []

@@ -1,9 +1,9 @@
-"""The hand-worked chain rule on the 2-2-1 network agrees with torch.autograd.grad."""
+"""gradwidgets.lessons.backprop: the chain rule by hand on the 2-2-1 network agrees with autograd."""
 
 import pytest
 import torch
 
-from gradwidgets.lessons.handworked import TinyNet, manual_backprop, tiny_example, tiny_loss
+from gradwidgets.lessons.backprop import TinyNet, manual_backprop, tiny_example, tiny_loss
 
 
 def _autograd(net: TinyNet, x, y):

@@ -55,7 +55,9 @@ def test_scale_sets_normal_std():
 
 def test_default_gains():
     relu = gw.get_activation("relu").gain
-    assert gw.core.inits.resolve_gain(gw.get_init("kaiming_normal"), None, relu) == pytest.approx(math.sqrt(2))
+    assert gw.core.inits.resolve_gain(gw.get_init("kaiming_normal"), None, relu) == pytest.approx(
+        math.sqrt(2)
+    )
     assert gw.core.inits.resolve_gain(gw.get_init("xavier_normal"), None, relu) == 1.0
     assert gw.core.inits.resolve_gain(gw.get_init("xavier_normal"), 0.5, relu) == 0.5
 
@@ -63,3 +65,10 @@ def test_default_gains():
 def test_formulas_are_text():
     assert all(isinstance(i.formula, str) and "W" in i.formula for i in gw.INITS.values())
     assert np.isclose(gw.get_init("uniform").variance(1, 1, scale=3.0), 3.0)
+
+
+def test_every_init_carries_its_label():
+    labels = {name: init.label for name, init in gw.INITS.items()}
+    assert labels["kaiming_normal"] == "He" and labels["xavier_normal"] == "Xavier"
+    assert labels["normal"] == "N(0, 1)" and labels["orthogonal"] == "orthogonal"
+    assert all(labels.values())

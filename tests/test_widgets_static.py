@@ -5,7 +5,7 @@ import pytest
 from _browser import MODEL_ATTR_JS, SOURCE_COLUMN_JS, browser_page
 from bokeh.embed import json_item
 from bokeh.models import ColumnDataSource, CustomJS
-from test_explorer import _compute, make
+from test_widgets_explorer import _compute, make
 
 from gradwidgets.widgets.static import compact, pack, save_html, unpack
 

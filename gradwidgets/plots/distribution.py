@@ -1,0 +1,116 @@
+"""The activation-distribution figure: per-layer activation mean ± std, saturated and dead units."""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter, Range1d
+from bokeh.plotting import figure
+from bokeh.transform import dodge
+
+from ..core.profile import GradientProfile
+from ..core.saturated import SATURATION_THRESHOLD
+from .base import _floats, _item, _layer_axis, _legend
+from .theme import BLACK, BLUE, ORANGE, SKY, TOOLS, VERMILLION, style
+
+
+def activation_distribution_columns(profile: GradientProfile) -> dict[str, np.ndarray]:
+    """Per-layer activation mean ± std, saturated and dead fractions, as columns.
+
+    Parameters
+    ----------
+    profile : GradientProfile
+        From :func:`gradwidgets.gradient_profile`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``layer``, ``name``, ``activation``, ``mean``, ``std``, ``lower`` (mean - std),
+        ``upper`` (mean + std), ``saturation`` and ``dead`` (fractions in [0, 1], nan when
+        unknown), ``y_bad`` (nan, or a height above the band where mean or std is not finite).
+        Non-finite ``mean``/``std`` entries are nan here, so they do not break the auto-range.
+    """
+    mean, std = _floats(profile.act_mean), _floats(profile.act_std)
+    ok = np.isfinite(mean) & np.isfinite(std)
+    mean, std = np.where(ok, mean, np.nan), np.where(ok, std, np.nan)
+    upper, lower = mean + std, mean - std
+    hi, lo = upper[ok].max(initial=0.0), lower[ok].min(initial=0.0)
+    top = hi + (0.15 * (hi - lo) if hi > lo else 1.0)
+    return {
+        "layer": np.arange(1, len(profile) + 1, dtype=np.float64),
+        "name": np.array(profile.layer_names, dtype=object),
+        "activation": np.array(profile.activations, dtype=object),
+        "mean": mean,
+        "std": std,
+        "lower": lower,
+        "upper": upper,
+        "saturation": _floats(profile.saturation),
+        "dead": _floats(profile.dead_fraction),
+        "y_bad": np.where(ok, np.nan, top),
+    }
+
+
+def activation_distribution_figure(source: ColumnDataSource):
+    """Activation mean ± std per layer above, saturated and dead fractions (0 to 1) below.
+
+    Parameters
+    ----------
+    source : ColumnDataSource
+        Holds a dict from :func:`activation_distribution_columns`.
+
+    Returns
+    -------
+    bokeh.layouts.column
+        Two figures sharing the layer axis.
+    """
+    top = figure(title="Activations per layer", tools=TOOLS)
+    _layer_axis(top)
+    band = top.varea("layer", "lower", "upper", source=source, fill_color=SKY, fill_alpha=0.45)
+    line = top.line("layer", "mean", source=source, color=BLUE, line_width=2)
+    dots = top.scatter("layer", "mean", source=source, color=BLUE, size=7)
+    bad = top.scatter("layer", "y_bad", source=source, marker="x", size=16, line_width=3, color=VERMILLION)
+    top.yaxis.axis_label = "activation h"
+    top.add_tools(
+        HoverTool(
+            renderers=[dots, bad],
+            tooltips=[("layer", "@name (@activation)"), ("mean", "@mean{%.3g}"), ("std", "@std{%.3g}")],
+            formatters={"@mean": "printf", "@std": "printf"},
+        )
+    )
+    _legend(
+        top,
+        [
+            _item("mean", line, dots),
+            _item("mean ± std", band),
+            _item("non-finite (NaN, ∞)", bad),
+        ],
+    )
+    bottom = figure(x_range=top.x_range, y_range=Range1d(0, 1), tools=TOOLS)
+    _layer_axis(bottom)
+    sat = bottom.vbar(
+        dodge("layer", -0.18, range=bottom.x_range), top="saturation", width=0.34, source=source, color=ORANGE
+    )
+    dead = bottom.vbar(
+        dodge("layer", 0.18, range=bottom.x_range), top="dead", width=0.34, source=source, color=BLACK
+    )
+    bottom.yaxis.formatter = NumeralTickFormatter(format="0%")
+    bottom.xaxis.axis_label, bottom.yaxis.axis_label = "layer (input → output)", "fraction of units"
+    bottom.add_tools(
+        HoverTool(
+            renderers=[sat, dead],
+            tooltips=[("layer", "@name"), ("saturated", "@saturation{0.0%}"), ("dead", "@dead{0.0%}")],
+        )
+    )
+    _legend(
+        bottom,
+        [
+            _item(f"saturated (f′ < {SATURATION_THRESHOLD:g}·max f′)", sat),
+            _item("dead (0 on the whole batch)", dead),
+        ],
+    )
+    return column(style(top, height=260), style(bottom, height=200), sizing_mode="stretch_width")
+
+
+def plot_activation_distribution(profile: GradientProfile):
+    """Plot per-layer activation statistics of ``profile``: see :func:`activation_distribution_figure`."""
+    return activation_distribution_figure(ColumnDataSource(activation_distribution_columns(profile)))

@@ -1,0 +1,52 @@
+"""gradwidgets.plots.distribution: activation mean ± std, saturated and dead fractions per layer."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from bokeh.models import ColumnDataSource, HoverTool
+
+import gradwidgets as gw
+from gradwidgets import plots
+from gradwidgets.plots.distribution import (
+    activation_distribution_columns,
+    activation_distribution_figure,
+    plot_activation_distribution,
+)
+from gradwidgets.plots.theme import BLACK, ORANGE
+
+
+@pytest.fixture(scope="module")
+def profile():
+    d = gw.make_dataset("spirals", 64)
+    return gw.gradient_profile(gw.build_mlp(4), d.X, d.y.float())
+
+
+def test_band_is_mean_plus_minus_std_and_broken_layers_get_a_marker_above_it(profile):
+    mean = np.array([0.1, np.nan, -0.2, 0.0])
+    std = np.array([0.5, 0.3, np.inf, 0.25])
+    cols = activation_distribution_columns(dataclasses.replace(profile, act_mean=mean, act_std=std))
+    np.testing.assert_allclose(cols["upper"], [0.6, np.nan, np.nan, 0.25])
+    np.testing.assert_allclose(cols["lower"], [-0.4, np.nan, np.nan, -0.25])
+    span = 0.6 - (-0.4)
+    np.testing.assert_allclose(cols["y_bad"], [np.nan, 0.6 + 0.15 * span, 0.6 + 0.15 * span, np.nan])
+    np.testing.assert_array_equal(cols["layer"], [1, 2, 3, 4])
+    assert list(cols["name"]) == list(profile.layer_names)
+
+
+def test_figure_has_shared_layers_and_fixed_fraction_axis(profile):
+    source = ColumnDataSource(activation_distribution_columns(profile))
+    top, bottom = activation_distribution_figure(source).children
+    assert top.x_range is bottom.x_range and (bottom.y_range.start, bottom.y_range.end) == (0, 1)
+    bars = [r.glyph for r in bottom.renderers]
+    assert [(g.top, g.fill_color) for g in bars] == [("saturation", ORANGE), ("dead", BLACK)]
+    hover = bottom.select_one({"type": HoverTool})
+    assert ("saturated", "@saturation{0.0%}") in hover.tooltips
+
+
+def test_plot_and_face_are_this_module(profile):
+    layout = plot_activation_distribution(profile)
+    source = layout.children[0].renderers[0].data_source
+    np.testing.assert_array_equal(source.data["mean"], profile.act_mean)
+    assert plots.plot_activation_distribution is plot_activation_distribution
+    assert plots.activation_distribution_columns is activation_distribution_columns
