@@ -18,7 +18,7 @@ import time
 import torch
 
 import gradwidgets as gw
-from gradwidgets.core.watcher import watch, watched_layers
+from gradwidgets.core.watcher import watched_layers
 
 STEPS, BATCH, REPEATS = 100, 256, 15
 
@@ -35,7 +35,7 @@ def _loop(model, X, y, after_backward=None) -> None:
 
 
 def _watched(model, X, y) -> None:
-    with watch(model, every=1) as w:
+    with gw.watch(model, every=1, live=False) as w:
         _loop(model, X, y, w.log_loss)
     w.history()
 

@@ -31,7 +31,7 @@ def test_watch_of_a_hand_written_loop_gives_train_s_history():
     steps, lr = 5, 0.1
     trained = gw.train(copy.deepcopy(model), X, y, steps=steps, lr=lr)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    with gw.core.watcher.watch(model) as w:
+    with gw.Watch(model) as w:
         for _ in range(steps):
             opt.zero_grad(set_to_none=True)
             loss = nn.functional.mse_loss(model(X), y)

@@ -86,7 +86,7 @@ def test_profile_train_watch_and_diagnose_report_the_same_layers_and_weights(nam
     assert report.layer_names == names
     assert report.layer_types == tuple(type(lr.module).__name__ for lr in rule)
 
-    with gw.core.watcher.watch(model) as w:
+    with gw.Watch(model) as w:
         nn.functional.mse_loss(model(X), y).backward()
     watched = w.history()
     model.zero_grad(set_to_none=True)

@@ -42,7 +42,7 @@ def test_profile_train_and_watch_agree_beyond_float32_range():
     expected = 8 * 1e19 * 2  # dL/dW = sum of X's rows: 4 entries of 8e19
     profile = gw.gradient_profile(model, X, y, loss=loss)
     history = gw.train(copy.deepcopy(model), X, y, steps=1, lr=1e-30, loss=loss)
-    with gw.core.watcher.watch(model) as w:
+    with gw.Watch(model) as w:
         model(X).sum().backward()
     for got in (
         profile.weight_grad_norm[0],

@@ -9,8 +9,9 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 import gradwidgets as gw
+from gradwidgets import watch
 from gradwidgets.core.diagnosis import diagnose
-from gradwidgets.core.watcher import Watch, watch, watched_layers
+from gradwidgets.core.watcher import Watch, watched_layers
 
 
 def _hook_counts(model):

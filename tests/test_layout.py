@@ -126,3 +126,17 @@ def test_readme_layout_names_every_subpackage_and_top_level_module():
     layout = layout[: layout.index("\n## ", 4)]
     for sub in sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()):
         assert f"{sub}/" in layout, f"README's layout does not name gradwidgets/{sub}/"
+
+
+COVERED_ELSEWHERE = {
+    "gradwidgets.__main__": "test_cli.py",  # `python -m gradwidgets` is the CLI
+    "gradwidgets.explorers._common": "test_explorers.py",  # the catalog's shared helpers
+}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if not MODULES[m].name == "__init__.py"))
+def test_a_module_has_a_test_file_named_after_it(module):
+    """gradwidgets/<sub>/<mod>.py -> tests/test_<sub>_<mod>.py (a private module drops its underscore)."""
+    parts = [p.lstrip("_") for p in module.split(".")[1:]]
+    expected = COVERED_ELSEWHERE.get(module, f"test_{'_'.join(parts)}.py")
+    assert (ROOT / "tests" / expected).exists(), f"{module} has no tests/{expected}"

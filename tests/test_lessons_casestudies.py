@@ -1,14 +1,14 @@
-"""Models from outside the course (casestudies), their figures and their two explorers."""
+"""gradwidgets.lessons.casestudies: models from outside the course (a CNN, sequence models).
+
+Their figures are tested in test_plots_casestudies.py, their explorers in test_explorers_casestudies.py.
+"""
 
 import numpy as np
 import pytest
 import torch
-from bokeh.embed import json_item
-from bokeh.models import ColumnDataSource
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.explorers.casestudies import cnn_flow, sequence_memory
 from gradwidgets.lessons.casestudies import (
     build_cnn,
     build_sequence_model,
@@ -16,15 +16,6 @@ from gradwidgets.lessons.casestudies import (
     random_images,
     set_gate_bias,
 )
-from gradwidgets.plots.casestudies import (
-    plot_time_grads,
-    plot_value_histograms,
-    time_grad_columns,
-    time_grad_figure,
-    value_histogram_columns,
-)
-
-# ---- models
 
 
 def test_random_images_are_seeded():
@@ -130,55 +121,3 @@ def test_input_grad_norms_matches_autograd_and_restores_state():
 def test_input_grad_norms_rejects_a_flat_batch():
     with pytest.raises(ValueError, match="batch, time, features"):
         input_grad_norms(nn.Linear(2, 1), torch.zeros(4, 2), torch.zeros(4, 1))
-
-
-# ---- figures
-
-
-def test_time_grad_columns_mark_zero_and_nan():
-    cols = time_grad_columns([1e-3, 0.0, np.nan, 1.0])
-    assert list(cols["t"]) == [1, 2, 3, 4]
-    assert np.isnan(cols["y"][1]) and np.isfinite(cols["y_zero"][1])
-    assert np.isfinite(cols["y_bad"][2]) and np.isnan(cols["y"][2])
-
-
-def test_time_grad_figure_takes_one_or_several_series():
-    single = time_grad_figure(ColumnDataSource(time_grad_columns([1.0, 0.5])))
-    several = plot_time_grads({"a": [1.0, 0.5], "b": [1.0, 0.1], "c": [1.0, 1.0]})
-    assert "‖dL/dxₜ‖" in single.yaxis.axis_label
-    labels = [item.label.value for item in several.legend[0].items]
-    assert labels[:3] == ["a", "b", "c"]
-    with pytest.raises(ValueError):
-        plot_time_grads({str(i): [1.0] for i in range(5)})
-
-
-def test_value_histograms_each_on_its_own_range():
-    cols = value_histogram_columns(np.r_[np.linspace(-1e-9, 1e-9, 99), np.inf], bins=10)
-    assert cols["count"].sum() == 99 and cols["left"][0] == pytest.approx(-1e-9)
-    grid = plot_value_histograms({"small": torch.randn(50) * 1e-12, "large": torch.randn(50)}, bins=5)
-    figs = [child[0] for child in grid.children]
-    assert [f.title.text for f in figs] == ["small", "large"]
-    assert value_histogram_columns([np.nan])["count"].size == 0
-
-
-# ---- explorers
-
-
-def test_full_explorers_bake_under_a_megabyte():
-    """The chapter's grids: 54 CNN profiles and 32 sequence runs."""
-    for ex in (cnn_flow(), sequence_memory()):
-        assert len(str(json_item(ex.static()))) < 1_000_000
-
-
-def test_single_option_controls_are_hidden():
-    ex = cnn_flow(depths=(5,), norms=(None,))
-    assert [c.name for c in ex.controls] == ["activation", "init"]
-    assert len(ex.run(ex.default_config).data["grads"]["value"]) == 6  # five convolutions and the head
-
-
-def test_sequence_memory_rejects_rnn_and_reports_underflow():
-    with pytest.raises(ValueError, match="no gate"):
-        sequence_memory(cells=("rnn", "lstm"))
-    ex = sequence_memory(cells=("gru",), gate_biases=(None,), seq_lens=(30,), n=8)
-    result = ex.run(ex.default_config)
-    assert result.problem and "Step 1 receives" in result.status

@@ -4,7 +4,9 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 from bokeh.models import ColumnDataSource, HoverTool
+from test_plots import _check_columns, _fields, _glyph_renderers, _plots
 
 import gradwidgets as gw
 from gradwidgets import plots
@@ -20,6 +22,20 @@ from gradwidgets.plots.theme import BLACK, ORANGE
 def profile():
     d = gw.make_dataset("spirals", 64)
     return gw.gradient_profile(gw.build_mlp(4), d.X, d.y.float())
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = gw.make_dataset("spirals", 128)
+    return d.X, d.y.float()
+
+
+@pytest.fixture(scope="module")
+def nan_profile(data):
+    model = gw.build_mlp(6)
+    with torch.no_grad():
+        model.hidden_linears[2].weight[0, 0] = float("nan")
+    return gw.gradient_profile(model, *data)
 
 
 def test_band_is_mean_plus_minus_std_and_broken_layers_get_a_marker_above_it(profile):
@@ -50,3 +66,29 @@ def test_plot_and_face_are_this_module(profile):
     np.testing.assert_array_equal(source.data["mean"], profile.act_mean)
     assert plots.plot_activation_distribution is plot_activation_distribution
     assert plots.activation_distribution_columns is activation_distribution_columns
+
+
+def test_activation_distribution_columns(profile, nan_profile):
+    cols = plots.activation_distribution_columns(profile)
+    _check_columns(cols)
+    np.testing.assert_array_equal(cols["mean"], profile.act_mean)
+    np.testing.assert_allclose(cols["lower"], profile.act_mean - profile.act_std)
+    np.testing.assert_allclose(cols["upper"], profile.act_mean + profile.act_std)
+    np.testing.assert_array_equal(cols["saturation"], profile.saturation)
+    np.testing.assert_array_equal(cols["dead"], profile.dead_fraction)
+    assert np.isnan(cols["y_bad"]).all()
+    bad = plots.activation_distribution_columns(nan_profile)
+    broken = ~np.isfinite(nan_profile.act_mean)
+    assert broken.any() and np.isfinite(bad["y_bad"][broken]).all()
+    assert (bad["y_bad"][broken] > np.nanmax(bad["upper"])).all()
+
+
+def test_activation_distribution_figure(profile):
+    source = ColumnDataSource(plots.activation_distribution_columns(profile))
+    layout = plots.activation_distribution_figure(source)
+    top, bottom = _plots(layout)
+    assert top.x_range is bottom.x_range
+    assert (bottom.y_range.start, bottom.y_range.end) == (0, 1)  # fractions: a fixed range
+    assert all(r.data_source is source for r in _glyph_renderers(layout))
+    fields = {f for r in _glyph_renderers(layout) for f in _fields(r)}
+    assert {"lower", "upper", "mean", "saturation", "dead", "y_bad"} <= fields

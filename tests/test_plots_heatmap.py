@@ -4,7 +4,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-from bokeh.models import ColumnDataSource, LinearColorMapper
+from bokeh.models import ColorBar, ColumnDataSource, HoverTool, LinearColorMapper
+from test_plots import _check_columns
 
 import gradwidgets as gw
 from gradwidgets import plots
@@ -15,13 +16,26 @@ from gradwidgets.plots.heatmap import (
     gradient_heatmap_figure,
     plot_gradient_heatmap,
 )
-from gradwidgets.plots.theme import VERMILLION
+from gradwidgets.plots.theme import PALETTE, VERMILLION
 
 
 @pytest.fixture(scope="module")
 def history():
     d = gw.make_dataset("spirals", 64)
     return gw.train(gw.build_mlp(3), d.X, d.y.float(), steps=8, lr=0.1, record_every=2)
+
+
+@pytest.fixture(scope="module")
+def clipped_history():
+    d = gw.make_dataset("spirals", 128)
+    return gw.train(gw.build_mlp(4), d.X, d.y.float(), steps=30, lr=0.1, clip_norm=0.05, record_every=3)
+
+
+@pytest.fixture(scope="module")
+def diverged():
+    d = gw.make_dataset("regression", 128)
+    model = gw.build_mlp(4, in_features=1, activation="relu", init="normal", init_scale=3.0)
+    return gw.train(model, d.X, d.y, steps=50, lr=1.0)
 
 
 def test_cells_go_record_by_record_with_log10_of_each_norm(history):
@@ -59,3 +73,33 @@ def test_plot_and_face_are_this_module(history):
         fig.renderers[0].data_source.data["value"], history.layer_grad_norm.reshape(-1)
     )
     assert plots.HEATMAP_LOW is HEATMAP_LOW and plots.gradient_heatmap_figure is gradient_heatmap_figure
+
+
+def test_heatmap_columns(clipped_history):
+    cols = plots.gradient_heatmap_columns(clipped_history)
+    _check_columns(cols)
+    records, layers = clipped_history.layer_grad_norm.shape
+    assert len(cols["step"]) == records * layers
+    np.testing.assert_allclose(cols["log10_norm"], np.log10(clipped_history.layer_grad_norm).reshape(-1))
+    np.testing.assert_array_equal(cols["value"].reshape(records, layers), clipped_history.layer_grad_norm)
+    k = layers + 2  # second record, third layer
+    assert cols["step"][k] == clipped_history.steps[1] and cols["layer"][k] == 3
+    assert cols["name"][k] == clipped_history.layer_names[2]
+    assert (cols["width"] == 3).all()
+
+
+def test_heatmap_non_finite_cells(diverged):
+    cols = plots.gradient_heatmap_columns(diverged)
+    v = diverged.layer_grad_norm.reshape(-1)
+    assert np.isnan(cols["log10_norm"][~np.isfinite(v)]).all()
+
+
+def test_heatmap_figure_has_a_fixed_color_scale(clipped_history):
+    source = ColumnDataSource(plots.gradient_heatmap_columns(clipped_history))
+    fig = plots.gradient_heatmap_figure(source)
+    mapper = fig.select_one({"type": LinearColorMapper})
+    assert (mapper.low, mapper.high) == (plots.HEATMAP_LOW, plots.HEATMAP_HIGH) == (-8, 4)
+    assert mapper.nan_color in PALETTE
+    assert any(isinstance(a, ColorBar) for a in fig.right)
+    assert all(r.data_source is source for r in fig.renderers)
+    assert any("@name" in str(h.tooltips) for h in fig.select({"type": HoverTool}))

@@ -5,6 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 from bokeh.models import ColumnDataSource, LogScale
+from test_plots import _check_columns
+from test_plots_base import _assert_log_figure
 
 import gradwidgets as gw
 from gradwidgets import plots
@@ -16,6 +18,12 @@ from gradwidgets.plots.theme import BLUE, VERMILLION
 def profile():
     d = gw.make_dataset("spirals", 64)
     return gw.gradient_profile(gw.build_mlp(3), d.X, d.y.float())
+
+
+@pytest.fixture(scope="module")
+def rnn_profile():
+    d = gw.make_dataset("adding", 32, seq_len=20)
+    return gw.gradient_profile(gw.build_rnn(spectral_radius=1.5), d.X, d.y)
 
 
 def test_each_time_step_lands_where_a_log_axis_can_show_it(profile):
@@ -50,3 +58,14 @@ def test_plot_and_face_are_this_module(profile):
         plots.plot_rnn_time_norms is plot_rnn_time_norms
         and plots.rnn_time_norms_figure is rnn_time_norms_figure
     )
+
+
+def test_rnn_time_norms(rnn_profile, profile):
+    cols = plots.rnn_time_norms_columns(rnn_profile)
+    _check_columns(cols)
+    np.testing.assert_array_equal(cols["value"], rnn_profile.time_grad_norm)
+    np.testing.assert_array_equal(cols["t"], np.arange(1, 21))
+    source = ColumnDataSource(cols)
+    _assert_log_figure(plots.rnn_time_norms_figure(source), source)
+    with pytest.raises(ValueError, match="profile has no time_grad_norm; build it with gradient_profile"):
+        plots.rnn_time_norms_columns(profile)

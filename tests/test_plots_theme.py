@@ -17,6 +17,7 @@ from gradwidgets.plots.theme import (
     TOOLS,
     TOOLS_WITHOUT_BOX_ZOOM,
     VERMILLION,
+    style,
 )
 from gradwidgets.widgets import live, static
 
@@ -76,3 +77,12 @@ def test_both_faces_color_the_status_from_the_theme():
     assert f'color:{STATUS_OK}">' in live._status_html("x", False)
     assert f'data.problems[key] ? "{STATUS_PROBLEM}" : "{STATUS_OK}"' in static._SWITCH_JS
     assert "STATUS_" not in static._SWITCH_JS  # every placeholder filled in
+
+
+def test_style_is_idempotent_and_returns_the_figure():
+    from bokeh.plotting import figure
+
+    fig = figure()
+    assert style(style(fig, height=200)) is fig
+    assert fig.height == 280 and fig.sizing_mode == "stretch_width" and fig.toolbar.logo is None
+    assert len(PALETTE) == 8 and len(set(PALETTE)) == 8

@@ -152,37 +152,3 @@ def _as_float(value: object) -> float:
     if isinstance(value, torch.Tensor):
         value = value.detach()
     return float(value)
-
-
-def watch(model: nn.Module, every: int = 1, loss: Callable[[], object] | None = None) -> Watch:
-    """Record per-layer gradient norms in your own training loop, through hooks (no display).
-
-    Parameters
-    ----------
-    model : nn.Module
-        The model you train; its parameters get a post-accumulate-grad hook each.
-    every : int
-        Record the norms every this many backward passes (>= 1); other passes cost one
-        Python call per parameter.
-    loss : callable, optional
-        Called with no argument once per backward pass to read the current loss; otherwise
-        pass it with :meth:`Watch.log_loss`.
-
-    Returns
-    -------
-    Watch
-        Use ``with watch(model) as w: ...`` or call ``w.close()``; ``w.history()`` gives a
-        :class:`gradwidgets.History`.
-
-    Examples
-    --------
-    >>> with watch(model) as w:  # doctest: +SKIP
-    ...     for X, y in loader:
-    ...         opt.zero_grad()
-    ...         loss = loss_fn(model(X), y)
-    ...         loss.backward()
-    ...         w.log_loss(loss)
-    ...         opt.step()
-    >>> w.history()  # doctest: +SKIP
-    """
-    return Watch(model, every, loss)

@@ -34,6 +34,9 @@ class Explorer(Spec):
     invalid : callable, optional
         ``invalid(config) -> str | None``: why a combination cannot run (shown in the status
         line instead of computing), or None.
+    description : str, optional
+        What the computation holds fixed, in a sentence (kept with the declaration; neither face
+        shows it yet).
     """
 
     def live(self):

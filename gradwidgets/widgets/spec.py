@@ -93,26 +93,10 @@ FiguresFn = Callable[[Mapping[str, Any]], Any]
 
 @dataclass(frozen=True, eq=False)
 class Spec:
-    """An explorer's declaration: its grid, its computation and its figures (no face).
+    """An explorer's declaration: its grid, its computation and its figures, with no face.
 
-    Parameters
-    ----------
-    name : str
-        A short identifier (used for baked files and element ids).
-    title : str
-        Shown above the controls.
-    controls : sequence of Control
-        The finite grid of choices.
-    compute : callable
-        ``compute(config, emit) -> Result``. A streamed (training) computation calls
-        ``emit(partial_result)`` as it goes and stops early when ``emit`` returns True;
-        others ignore ``emit``.
-    figures : callable
-        ``figures(sources) -> bokeh layout``, given one ``ColumnDataSource`` per name in
-        ``Result.data``; the glyphs must be bound to those sources.
-    invalid : callable, optional
-        ``invalid(config) -> str | None``: why a combination cannot run (shown in the status
-        line instead of computing), or None.
+    The live and static faces read only this; :class:`~gradwidgets.Explorer` adds the faces
+    and documents the fields.
     """
 
     name: str

@@ -1,0 +1,64 @@
+"""gradwidgets.plots.training: loss and gradient norms against the step, and where a run diverged."""
+
+import numpy as np
+import pytest
+from bokeh.models import ColumnDataSource, LabelSet, LogScale
+from test_plots import _check_columns, _glyph_renderers, _plots
+
+import gradwidgets as gw
+from gradwidgets import plots
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = gw.make_dataset("spirals", 128)
+    return d.X, d.y.float()
+
+
+@pytest.fixture(scope="module")
+def history(data):
+    return gw.train(gw.build_mlp(4), *data, steps=30, lr=0.1, clip_norm=0.05, record_every=3)
+
+
+@pytest.fixture(scope="module")
+def diverged():
+    d = gw.make_dataset("regression", 128)
+    model = gw.build_mlp(4, in_features=1, activation="relu", init="normal", init_scale=3.0)
+    return gw.train(model, d.X, d.y, steps=50, lr=1.0)
+
+
+def test_training_columns_equal_the_history(history):
+    loss, norms, div = plots.training_columns(history)
+    for cols in (loss, norms, div):
+        _check_columns(cols)
+    np.testing.assert_array_equal(loss["loss"], history.loss)
+    np.testing.assert_array_equal(loss["step"], np.arange(len(history.loss)))
+    np.testing.assert_array_equal(norms["rec_step"], history.steps)
+    np.testing.assert_array_equal(norms["norm_before"], history.total_norm_before)
+    np.testing.assert_array_equal(norms["norm_after"], history.total_norm_after)
+    assert (norms["norm_after"] <= 0.05 + 1e-6).all() and (norms["norm_before"] > 0.05).any()  # clipping
+    assert history.diverged_at is None and len(div["step"]) == 0
+
+
+def test_diverging_run_marks_the_step(diverged):
+    assert diverged.diverged_at is not None
+    div = plots.divergence_columns(diverged)
+    np.testing.assert_array_equal(div["step"], [diverged.diverged_at])
+    assert str(diverged.diverged_at) in div["label"][0]
+    loss = plots.loss_columns(diverged)
+    bad = ~np.isfinite(diverged.loss)
+    assert bad.any() and np.isnan(loss["y"][bad]).all()
+
+
+def test_training_figure(diverged):
+    sources = [ColumnDataSource(c) for c in plots.training_columns(diverged)]
+    layout = plots.training_figure(*sources)
+    top, bottom = _plots(layout)
+    assert top.x_range is bottom.x_range
+    assert isinstance(top.y_scale, LogScale) and isinstance(bottom.y_scale, LogScale)
+    assert all(f.sizing_mode == "stretch_width" for f in (top, bottom))
+    ids = {id(s) for s in sources}
+    assert all(id(r.data_source) in ids for r in _glyph_renderers(layout))
+    for fig in (top, bottom):  # the divergence line and its label are data, not model properties
+        assert any(r.data_source is sources[2] and r.glyph.x == "step" for r in fig.renderers)
+        assert any(isinstance(a, LabelSet) and a.source is sources[2] for a in fig.center)
