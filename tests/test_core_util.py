@@ -1,26 +1,8 @@
-"""gradwidgets.core._util: argument checks that name the argument, and plain-text number tables."""
+"""gradwidgets.core._util: numbers and plain-text tables as the reports print them."""
 
 import math
 
-import pytest
-
-from gradwidgets.core._util import check_choice, check_int, check_positive, fmt, format_table
-
-
-def test_checks_return_the_value_or_name_the_argument_and_what_is_allowed():
-    check_choice("norm", None, (None, "batch"))
-    with pytest.raises(ValueError, match=r"^norm='group' is not supported; allowed: None, 'batch'$"):
-        check_choice("norm", "group", (None, "batch"))
-    assert check_int("steps", 1, 1) == 1
-    for bad in (0, 2.0, True):
-        with pytest.raises(ValueError, match=rf"^steps={bad!r} is not allowed; it must be an integer >= 1$"):
-            check_int("steps", bad, 1)
-    assert check_positive("lr", "0.5") == 0.5 and check_positive("decay", 0, allow_zero=True) == 0.0
-    for bad in (0, -1.0, math.inf, math.nan, "fast", None):
-        with pytest.raises(ValueError, match=r"it must be a finite number > 0$"):
-            check_positive("lr", bad)
-    with pytest.raises(ValueError, match=r"^decay=-0.1 is not allowed; it must be a finite number >= 0$"):
-        check_positive("decay", -0.1, allow_zero=True)
+from gradwidgets.core._util import fmt, format_table
 
 
 def test_numbers_get_three_digits_and_tables_right_align_their_columns():

@@ -1,38 +1,8 @@
-"""Private helpers: argument checks with messages that name the argument and what is allowed."""
+"""Private helpers: numbers and plain-text tables as the reports print them."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
-
-
-def check_choice(arg: str, value: Any, allowed: Iterable[Any]) -> None:
-    """Raise ValueError unless ``value`` is one of ``allowed``."""
-    allowed = list(allowed)
-    if value not in allowed:
-        shown = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{arg}={value!r} is not supported; allowed: {shown}")
-
-
-def check_int(arg: str, value: Any, minimum: int) -> int:
-    """Raise ValueError unless ``value`` is an integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{arg}={value!r} is not allowed; it must be an integer >= {minimum}")
-    return value
-
-
-def check_positive(arg: str, value: Any, allow_zero: bool = False) -> float:
-    """Raise ValueError unless ``value`` is a finite number > 0 (or >= 0 with ``allow_zero``)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = math.nan
-    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{arg}={value!r} is not allowed; it must be a finite number {bound}")
-    return v
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:

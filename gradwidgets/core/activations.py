@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._util import check_choice
+from .checks import check_choice
 
 Tensor = torch.Tensor
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._util import check_choice, check_int
+from .checks import check_choice, check_int
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ._util import check_choice
+from .checks import check_choice
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ._util import check_choice
+from .checks import check_choice
 
 LossSpec = str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LOSSES = ("mse", "cross_entropy")

@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from ._util import check_choice, check_int, check_positive
 from .activations import get_activation
+from .checks import check_choice, check_int, check_positive
 from .inits import get_init, resolve_gain
 
 NORMS = (None, "batch", "layer")

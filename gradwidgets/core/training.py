@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._util import check_choice, check_int, check_positive
+from .checks import check_choice, check_int, check_positive
 from .history import History, StepRecord, build_history
 from .layers import reported_layers
 from .losses import LossSpec, check_loss, compute_loss, prepare_batch, run_forward

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._util import check_int
+from .checks import check_int
 from .history import History, StepRecord, build_history
 from .layers import reported_layers
 from .norms import group_norms, tensor_norms

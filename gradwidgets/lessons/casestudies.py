@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core._util import check_choice, check_int
 from ..core.activations import get_activation
+from ..core.checks import check_choice, check_int
 from ..core.data import Dataset
 from ..core.inits import get_init, resolve_gain
 from ..core.losses import LossSpec, compute_loss, prepare_batch, run_forward

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core._util import check_positive, fmt, format_table
+from ..core._util import fmt, format_table
+from ..core.checks import check_positive
 
 
 @dataclass(frozen=True, repr=False)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..core._util import check_positive, fmt
+from ..core._util import fmt
+from ..core.checks import check_positive
 from ..core.losses import LossSpec, compute_loss, prepare_batch, run_forward
 
 

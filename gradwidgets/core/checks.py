@@ -1,0 +1,173 @@
+"""Argument checks for every public entry: each error names the argument and what is allowed.
+
+One module, so that every function and explorer factory says the same thing the same way:
+types (a bool is not an int, an int is not a bool), ranges (with an upper bound derived from
+memory: :func:`check_memory`), choices (with a "did you mean"), unknown keywords (by name).
+Every check raises ``ValueError``; the message starts with ``name=value``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from torch import nn
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_BYTES_ENV",
+    "MAX_SEED",
+    "check_bool",
+    "check_choice",
+    "check_int",
+    "check_keywords",
+    "check_memory",
+    "check_model",
+    "check_positive",
+    "check_seed",
+    "max_bytes",
+]
+
+MAX_BYTES_ENV = "GRADWIDGETS_MAX_BYTES"
+"""Environment variable that raises (or lowers) the memory bound of :func:`check_memory`."""
+DEFAULT_MAX_BYTES = 4 * 2**30
+"""4 GiB: what one request may allocate by default. A course machine (Binder, a 2-core 24 GiB
+box) runs a kernel, a browser and the book beside it; a request above this is almost always a
+typo (``10**6`` layers), and would otherwise end minutes later in the allocator's error."""
+MAX_SEED = 2**63 - 1
+"""The largest seed torch's generators take as a non-negative int64."""
+
+
+def _same(value: Any, option: Any) -> bool:
+    """``value == option``, except that a bool matches only a bool (True is not 1) and an int
+    option only an int (a depth of 5.0 is refused; a learning rate of 1 matches 1.0)."""
+    if isinstance(value, bool) or isinstance(option, bool):
+        return value is option
+    if isinstance(option, int) and not isinstance(value, int):
+        return False
+    try:
+        return bool(value == option)
+    except Exception:  # an array, or a type that cannot be compared: not a choice
+        return False
+
+
+def _show(allowed: list[Any]) -> str:
+    return ", ".join(repr(a) for a in allowed)
+
+
+def check_choice(arg: str, value: Any, allowed: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``allowed``; else raise, suggesting the nearest name."""
+    allowed = list(allowed)
+    if not any(_same(value, a) for a in allowed):
+        hint = ""
+        if isinstance(value, str):
+            near = difflib.get_close_matches(value, [a for a in allowed if isinstance(a, str)], n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ValueError(f"{arg}={value!r} is not supported{hint}; allowed: {_show(allowed)}")
+    return value
+
+
+def check_int(arg: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """Return ``value`` if it is an int (not a bool) in ``[minimum, maximum]``; else raise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise ValueError(f"{arg}={value!r} is not allowed; it must be an integer {bound}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{arg}={value!r} is not allowed; it must be an integer from {minimum} to {maximum}")
+    return int(value)
+
+
+def check_positive(arg: str, value: Any, allow_zero: bool = False, maximum: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite real > 0 (>= 0 with ``allow_zero``), at most
+    ``maximum``; a bool, a string or a complex number is refused."""
+    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok_type and hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # a 0-d tensor or array
+        ok_type, value = True, value.item()
+    v = float(value) if ok_type and not isinstance(value, complex) else math.nan
+    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0) and (maximum is None or v <= maximum)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        top = "" if maximum is None else f" and <= {maximum:g}"
+        raise ValueError(f"{arg}={value!r} is not allowed; it must be a finite number {bound}{top}")
+    return v
+
+
+def check_bool(arg: str, value: Any) -> bool:
+    """Return ``value`` if it is True or False (not 0, 1 or a string); else raise."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{arg}={value!r} is not allowed; it must be True or False")
+    return value
+
+
+def check_seed(arg: str, value: Any) -> int:
+    """Return ``value`` if it is an int seed from 0 to 2**63 - 1; else raise (None, 1.5, "abc")."""
+    return check_int(arg, value, 0, MAX_SEED)
+
+
+def check_keywords(where: str, given: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Raise if ``given`` holds a keyword ``where`` does not take, naming it and the nearest one."""
+    known = sorted(known)
+    for key in given:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ValueError(f"{key}= is not an argument of {where}{hint}; its arguments: {', '.join(known)}")
+
+
+def check_model(arg: str, model: Any) -> nn.Module:
+    """Return ``model`` if it is an ``nn.Module`` with real (not ``meta``) parameters; else raise."""
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"{arg} must be a torch.nn.Module, got {type(model).__name__}")
+    for p in model.parameters():
+        if p.is_meta:
+            raise ValueError(
+                f"{arg} ({type(model).__name__}) has parameters on the 'meta' device, which hold no "
+                "values; materialise it first (e.g. model.to_empty(device='cpu') and initialise it)"
+            )
+    return model
+
+
+def max_bytes(limit: int | None = None) -> int:
+    """The memory bound in bytes: ``limit`` if given, else ``$GRADWIDGETS_MAX_BYTES``, else 4 GiB."""
+    if limit is not None:
+        return check_int("max_bytes", limit, 1)
+    raw = os.environ.get(MAX_BYTES_ENV, "")
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    try:
+        return check_int(MAX_BYTES_ENV, int(float(raw)), 1)
+    except (ValueError, OverflowError) as err:
+        raise ValueError(
+            f"{MAX_BYTES_ENV}={raw!r} is not allowed; it must be a number of bytes >= 1"
+        ) from err
+
+
+def _human(nbytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024 or unit == "TiB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.1f} TiB"  # pragma: no cover (the loop returns)
+
+
+def check_memory(what: str, nbytes: float, limit: int | None = None) -> None:
+    """Raise before allocating when ``what`` needs more than the memory bound (:func:`max_bytes`).
+
+    Parameters
+    ----------
+    what : str
+        The request, with the arguments that make it large, e.g. ``"build_mlp(num_layers=1000000)"``.
+    nbytes : float
+        The estimated bytes the request needs.
+    limit : int, optional
+        The bound; default ``$GRADWIDGETS_MAX_BYTES`` or 4 GiB.
+    """
+    bound = max_bytes(limit)
+    if nbytes > bound:
+        raise ValueError(
+            f"{what} needs about {_human(nbytes)}, above the limit of {_human(bound)}; "
+            f"raise it with max_bytes= or the {MAX_BYTES_ENV} environment variable"
+        )
