@@ -111,3 +111,30 @@ def test_memory_bound_names_the_estimate_and_can_be_raised(monkeypatch):
     monkeypatch.setenv(checks.MAX_BYTES_ENV, "lots")
     with pytest.raises(ValueError, match=r"GRADWIDGETS_MAX_BYTES='lots' is not allowed"):
         check_memory("big", 1)
+
+
+def test_trainable_needs_a_parameter_with_requires_grad():
+    from gradwidgets.core.checks import check_trainable
+
+    model = nn.Linear(2, 2)
+    assert check_trainable("model", model) is model
+    with pytest.raises(ValueError, match=r"^model \(Tanh\) has no parameters; there is no gradient"):
+        check_trainable("model", nn.Tanh())
+    with pytest.raises(ValueError, match=r"^model \(Linear\) has no parameter with requires_grad=True"):
+        check_trainable("model", nn.Linear(2, 2).requires_grad_(False))
+
+
+def test_submodules_must_be_a_non_empty_list_of_the_models_modules():
+    from gradwidgets.core.checks import check_submodules
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    assert check_submodules("layers", (model[0], model[2]), model) == [model[0], model[2]]
+    for bad in (5, [], "0", model[0]):
+        with pytest.raises(
+            ValueError, match=r"^layers=.* is not allowed; it must be a non-empty list of modules"
+        ):
+            check_submodules("layers", bad, model)
+    with pytest.raises(ValueError, match=r"^layers\[1\]=.* is not a module of the model"):
+        check_submodules("layers", [model[0], nn.Linear(2, 3)], model)
+    with pytest.raises(ValueError, match=r"^layers\[0\]=3 is not a module;"):
+        check_submodules("layers", [3], model)

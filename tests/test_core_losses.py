@@ -43,3 +43,36 @@ def test_compute_loss_by_name_or_callable_is_a_0d_tensor():
     allowed = r"^loss_fn='hinge' is not supported; allowed: 'mse', 'cross_entropy'$"
     with pytest.raises(ValueError, match=allowed):
         check_loss("loss_fn", "hinge")
+
+
+def test_split_output_reads_tuples_dicts_and_dataclasses_by_one_rule():
+    import dataclasses
+
+    from gradwidgets.core.losses import split_output
+
+    out, own = torch.ones(4, 2), torch.tensor(0.5)
+    assert split_output(out) == (out, None)
+    assert split_output((out, (torch.zeros(1), torch.zeros(1))))[0] is out  # nn.LSTM's (output, state)
+    assert split_output([out])[0] is out
+    assert split_output({"logits": out, "hidden": torch.zeros(3)}) == (out, None)
+    assert split_output({"hidden": out}) == (out, None)  # the only tensor
+    got = split_output({"loss": own, "logits": out})
+    assert got[0] is out and got[1] is own
+    assert split_output({"loss": own}) == (None, own)
+
+    @dataclasses.dataclass
+    class Output:
+        logits: torch.Tensor
+        loss: torch.Tensor | None = None
+
+    assert split_output(Output(out, own)) == (out, own)
+    for bad, shown in [
+        ("text", r"a str"),
+        ({"a": out, "b": out}, r"a dict of 2"),
+        ((None, out), r"a tuple of 2"),
+        (None, r"a NoneType"),
+    ]:
+        with pytest.raises(
+            ValueError, match=rf"^model returned {shown} this cannot measure; accepted: a tensor"
+        ):
+            split_output(bad)

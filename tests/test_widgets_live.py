@@ -7,6 +7,7 @@ from bokeh.plotting import figure
 from test_widgets_explorer import _compute, _figures, make
 
 from gradwidgets.widgets.explorer import Control, Explorer, Result
+from gradwidgets.widgets.live import STREAM_INTERVAL
 
 
 def test_live_panel_controls_update_the_source_to_what_the_core_computes():
@@ -178,21 +179,79 @@ def test_a_result_that_arrives_after_a_newer_change_is_never_drawn():
         thread.join(10)
 
 
-def test_the_live_worker_computes_on_one_torch_thread_and_leaves_the_kernels_setting():
+def _thread_count_seen_by_a_new_thread():
+    import threading
+
     import torch
 
-    from gradwidgets.widgets import live
-
     seen = []
+    thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    thread.start()
+    thread.join(10)
+    return seen[0]
+
+
+def _threads_explorer(seen):
+    import torch
 
     def compute(cfg, emit):
         seen.append(torch.get_num_threads())
         return _compute(cfg, emit)
 
     controls = (Control("depth", "Depth", (2, 4), 2), Control("activation", "Activation", ("tanh",)))
-    main = torch.get_num_threads()
-    panel = Explorer("threads", "Threads", controls, compute, _figures).live()
+    return Explorer("threads", "Threads", controls, compute, _figures)
+
+
+def test_the_live_worker_leaves_the_users_torch_thread_count_as_it_was():
+    # torch.set_num_threads in any thread sets the count every later thread starts with (and
+    # MKL's): a worker that set 1 for itself changed it for the whole process.
+    import torch
+
+    torch.set_num_threads(2)  # the user's choice (the conftest sets 1 again for the next test)
+    seen = []
+    panel = _threads_explorer(seen).live()
+    panel.set(depth=4)
+    assert panel.wait(30) and len(seen) == 2  # the default in this thread, then depth 4 in the worker
+    assert torch.get_num_threads() == 2
+    assert _thread_count_seen_by_a_new_thread() == 2
+    assert seen[-1] == 2  # the worker computes with the user's setting
+
+
+def test_after_setup_notebook_the_live_worker_computes_on_one_thread(monkeypatch):
+    import torch
+
+    import gradwidgets as gw
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("GRADWIDGETS_BAKE", "1")  # no BokehJS output in a test
+    torch.set_num_threads(2)
+    gw.setup_notebook()
+    seen = []
+    panel = _threads_explorer(seen).live()
     panel.set(depth=4)
     assert panel.wait(30)
-    assert seen[-1] == live.WORKER_THREADS == 1
-    assert torch.get_num_threads() == main
+    assert seen[-1] == 1 == torch.get_num_threads()
+
+
+def _interrupted(cfg, emit):
+    if cfg["depth"] == 4:
+        for step in range(3):
+            emit(Result({"g": {"layer": np.arange(3.0), "value": np.full(3, step + 1.0)}}, "step", 0.5))
+            time.sleep(STREAM_INTERVAL)
+        raise KeyboardInterrupt
+    return _compute(cfg, emit)
+
+
+def test_a_keyboard_interrupt_in_the_worker_ends_in_a_status_and_the_panel_keeps_working():
+    controls = (Control("depth", "Depth", (2, 4, 8), 2), Control("activation", "Activation", ("tanh",)))
+    panel = Explorer("interrupt", "Interrupt", controls, _interrupted, _figures).live()
+    panel.set(depth=4)
+    assert panel.wait(30)
+    assert "interrupted by KeyboardInterrupt" in panel.status.value and "#D55E00" in panel.status.value
+    assert panel.stop_button.disabled  # not left "running"
+    assert panel.progress.layout.visibility == "hidden"
+    panel.set(depth=8)  # the worker still serves
+    assert panel.wait(10)
+    expected = _compute({"depth": 8, "activation": "tanh"}, None).data["g"]["value"]
+    np.testing.assert_array_equal(panel.sources["g"].data["value"], expected)
+    assert "first/last" in panel.status.value

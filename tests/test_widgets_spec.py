@@ -32,3 +32,17 @@ def test_exceptions_and_invalid_combinations_become_status_lines():
     assert bad.problem and "RuntimeError: kaboom" in bad.status and not bad.data
     invalid = ex.run({"depth": 16, "activation": "sigmoid"})
     assert invalid.problem and invalid.status == "too deep for sigmoid here"
+
+
+def test_a_control_offers_each_choice_once_and_matches_values_by_type():
+    with pytest.raises(ValueError, match=r"options of control 'depth' offer 4 twice"):
+        Control("depth", "Depth", (2, 4, 4))
+    with pytest.raises(ValueError, match=r"default=1 of control 'residual' is not one of \(False, True\)"):
+        Control("residual", "Skips", (False, True), 1)  # 1 is not True
+    skips = Control("residual", "Skips", (False, True))
+    with pytest.raises(ValueError, match=r"residual=0 is not allowed"):
+        skips.index(0)
+    depth = Control("depth", "Depth", (2, 4))
+    with pytest.raises(ValueError, match=r"depth=4.0 is not allowed"):
+        depth.index(4.0)
+    assert Control("gain", "Gain", (0.5, 1.0)).index(1) == 1  # 1 is the number 1.0

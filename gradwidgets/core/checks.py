@@ -28,6 +28,8 @@ __all__ = [
     "check_model",
     "check_positive",
     "check_seed",
+    "check_submodules",
+    "check_trainable",
     "max_bytes",
 ]
 
@@ -130,6 +132,32 @@ def check_model(arg: str, model: Any) -> nn.Module:
     return model
 
 
+def check_trainable(arg: str, model: nn.Module) -> nn.Module:
+    """Return ``model`` if it has a parameter with ``requires_grad=True``; else raise: with every
+    parameter frozen (or none at all) there is no gradient to measure or train."""
+    params = list(model.parameters())
+    if not any(p.requires_grad for p in params):
+        what = "no parameters" if not params else "no parameter with requires_grad=True"
+        raise ValueError(f"{arg} ({type(model).__name__}) has {what}; there is no gradient to measure")
+    return model
+
+
+def check_submodules(arg: str, value: Any, model: nn.Module) -> list[nn.Module]:
+    """Return ``value`` as a list if it is a non-empty list, tuple or ``nn.ModuleList`` of
+    submodules of ``model``; else raise, naming the first element that is not one."""
+    if not isinstance(value, (list, tuple, nn.ModuleList)) or len(value) == 0:
+        raise ValueError(
+            f"{arg}={value!r} is not allowed; it must be a non-empty list of modules of the model "
+            "(e.g. [model.fc1, model.fc2])"
+        )
+    own = {id(m) for m in model.modules()}
+    for i, m in enumerate(value):
+        if not isinstance(m, nn.Module) or id(m) not in own:
+            what = "not a module" if not isinstance(m, nn.Module) else "not a module of the model"
+            raise ValueError(f"{arg}[{i}]={m!r} is {what}; {arg} must list modules of the model")
+    return list(value)
+
+
 def max_bytes(limit: int | None = None) -> int:
     """The memory bound in bytes: ``limit`` if given, else ``$GRADWIDGETS_MAX_BYTES``, else 4 GiB."""
     if limit is not None:
@@ -169,5 +197,5 @@ def check_memory(what: str, nbytes: float, limit: int | None = None) -> None:
     if nbytes > bound:
         raise ValueError(
             f"{what} needs about {_human(nbytes)}, above the limit of {_human(bound)}; "
-            f"raise it with max_bytes= or the {MAX_BYTES_ENV} environment variable"
+            f"raise it with the {MAX_BYTES_ENV} environment variable (a byte count)"
         )

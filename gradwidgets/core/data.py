@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .checks import check_choice, check_int
+from .checks import check_choice, check_int, check_memory, check_seed
+from .limits import dataset_bytes
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,9 @@ def make_dataset(name: str, n: int = 256, seed: int = 0, seq_len: int = 50) -> D
         cross-entropy), ``"regression"`` (1-D input, a wiggly curve, MSE) or ``"adding"``
         (the adding problem: ``(n, seq_len, 2)`` sequences for an RNN, MSE).
     n : int
-        Number of examples, >= 1.
+        Number of examples, >= 1 (bounded by memory: :func:`.checks.check_memory`).
     seed : int
-        The same seed gives the same tensors, bit for bit.
+        From 0 to 2**63 - 1; the same seed gives the same tensors, bit for bit.
     seq_len : int
         Sequence length for ``"adding"``, >= 2.
 
@@ -106,9 +107,13 @@ def make_dataset(name: str, n: int = 256, seed: int = 0, seq_len: int = 50) -> D
     """
     check_choice("name", name, DATASETS)
     check_int("n", n, 1)
-    g = torch.Generator().manual_seed(int(seed))
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     if name == "adding":
-        X, y = _adding(n, g, check_int("seq_len", seq_len, 2))
+        check_int("seq_len", seq_len, 2)
+    shown = f", seq_len={seq_len}" if name == "adding" else ""
+    check_memory(f"make_dataset({name!r}, n={n}{shown})", dataset_bytes(name, n, seq_len))
+    if name == "adding":
+        X, y = _adding(n, g, seq_len)
         return Dataset(name, X, y, "mse")
     make = {"spirals": _spirals, "moons": _moons, "circles": _circles, "xor": _xor, "regression": _regression}
     X, y = make[name](n, g)

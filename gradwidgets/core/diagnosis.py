@@ -7,8 +7,10 @@ import torch
 from torch import nn
 
 from .activations import ACTIVATIONS
-from .losses import LossSpec, check_loss, compute_loss
-from .profile import GradientProfile, gradient_profile
+from .checks import check_model, check_trainable
+from .limits import check_pass, param_bytes
+from .losses import Loss, LossSpec, check_loss, prepare_batch
+from .profile import GradientProfile, measure
 from .report import Remedy, Report
 from .thresholds import (
     DEAD_FRACTION,
@@ -131,34 +133,11 @@ def suggest(
     return tuple(out)
 
 
-class _Loss:
-    """The loss as a callable that checks its result, naming ``loss_fn``; remembers its name."""
-
-    def __init__(self, loss_fn: LossSpec | None):
-        if loss_fn is not None:
-            check_loss("loss_fn", loss_fn)
-        self.spec, self.name = loss_fn, getattr(loss_fn, "__name__", loss_fn) or "?"
-
-    def __call__(self, output: object, y: torch.Tensor) -> torch.Tensor:
-        if callable(self.spec):
-            value = self.spec(output, y)
-            if not isinstance(value, torch.Tensor) or value.numel() != 1:
-                got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-                raise ValueError(f"loss_fn must return a scalar tensor; got {got}")
-            return value.reshape(())
-        if not isinstance(output, torch.Tensor):  # nn.LSTM and the like return (output, state)
-            output = output[0]
-        if self.spec is None:
-            labels = not y.is_floating_point() and y.dim() == 1 and output.dim() == 2 and output.shape[1] > 1
-            self.name = "cross_entropy" if labels else "mse"
-        return compute_loss(self.spec or self.name, output, y)
-
-
 def diagnose(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossSpec | None = None) -> Report:
     """Measure one forward/backward pass of any model and flag what is wrong, layer by layer.
 
     The model's parameters, their ``.grad``, its buffers, its train/eval mode and the global
-    random state (dropout) are left exactly as they were.
+    random state (dropout) are left exactly as they were, also when the pass fails.
 
     Parameters
     ----------
@@ -168,8 +147,9 @@ def diagnose(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossSp
         A batch of inputs and targets (same first dimension).
     loss_fn : {"mse", "cross_entropy"} or callable, optional
         A callable receives ``(output, y)`` and returns a scalar tensor. Default: cross-entropy
-        when y holds integer labels and the output is (n, classes > 1), else mean squared error
-        (on the first element of a tuple output, as ``nn.LSTM`` returns).
+        when y holds integer labels and the output is (n, classes > 1), else mean squared error;
+        a model that returns its own scalar ``loss`` entry (a dict or ``ModelOutput``) is
+        measured on that. Tuple and dict outputs are read by :func:`.losses.split_output`.
 
     Returns
     -------
@@ -178,22 +158,21 @@ def diagnose(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossSp
         :func:`build_mlp` models, else every Linear, Conv, RNN and attention layer that ran),
         with flags (see :data:`THRESHOLDS`) and remedies. A model that
         already produces NaN gives a report flagged "non-finite", not an exception.
+
+    Raises
+    ------
+    ValueError
+        On bad arguments, a model with no trainable parameter (nothing to measure), a loss that
+        does not depend on the parameters, or a pass too large for :func:`.checks.max_bytes`.
     """
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    params = list(model.parameters())
-    if not any(p.requires_grad for p in params):
-        what = "no parameters" if not params else "no parameter with requires_grad=True"
-        raise ValueError(f"model ({type(model).__name__}) has {what}; there is no gradient to measure")
-    loss = _Loss(loss_fn)
-    modes = [(m, m.training) for m in model.modules()]
-    cuda = sorted({p.device.index or 0 for p in params if p.device.type == "cuda"})
-    with torch.random.fork_rng(devices=cuda):  # dropout draws from a copy of the random state
-        try:
-            profile = gradient_profile(model, X, y, loss=loss)
-        finally:
-            for m, training in modes:
-                m.training = training
+    check_model("model", model)
+    check_trainable("model", model)
+    if loss_fn is not None:
+        check_loss("loss_fn", loss_fn)
+    X, y = prepare_batch(model, X, y)
+    check_pass("diagnose", model, X, copies=4, extra=2 * param_bytes(model))  # as gradient_profile
+    loss = Loss(loss_fn, "loss_fn")
+    profile = measure(model, X, y, loss, None)  # restores modes, buffers and the random state
     frozen = tuple(not any(w.requires_grad for w in lr.weights) for lr in profile.layers)
     types = tuple(type(lr.module).__name__ for lr in profile.layers)
     flags = flag_layers(profile, frozen)

@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from .activations import get_activation
-from .checks import check_choice, check_int, check_positive
+from .checks import check_bool, check_choice, check_int, check_memory, check_positive, check_seed
 from .inits import get_init, resolve_gain
+from .limits import MAX_HIDDEN, MAX_LAYERS, mlp_bytes, rnn_bytes
 
 NORMS = (None, "batch", "layer")
 NORM_LABELS = {None: "none", "batch": "batch norm", "layer": "layer norm"}
@@ -93,7 +94,8 @@ def build_mlp(
     Parameters
     ----------
     num_layers : int
-        Number of hidden layers (each a Linear, optional norm and activation), >= 1.
+        Number of hidden layers (each a Linear, optional norm and activation), 1 to
+        :data:`MAX_LAYERS`; with ``width``, bounded by memory (:func:`.checks.check_memory`).
     width : int
         Units per hidden layer, >= 1.
     in_features, out_features : int
@@ -112,14 +114,14 @@ def build_mlp(
     seed : int
         Seed for the weights; the same seed gives the same weights, bit for bit.
     init_scale : float, optional
-        The std of ``"normal"``, the bound of ``"uniform"``, the value of ``"constant"``.
+        The std of ``"normal"``, the bound of ``"uniform"``, the value of ``"constant"``; >= 0.
 
     Returns
     -------
     MLP
         The model; ``model.hidden_linears`` lists the hidden layers, input to output.
     """
-    check_int("num_layers", num_layers, 1)
+    check_int("num_layers", num_layers, 1, MAX_LAYERS)
     check_int("width", width, 1)
     check_int("in_features", in_features, 1)
     check_int("out_features", out_features, 1)
@@ -128,8 +130,13 @@ def build_mlp(
     check_choice("norm", norm, NORMS)
     if init_gain is not None:
         check_positive("init_gain", init_gain, allow_zero=True)
+    if init_scale is not None:
+        check_positive("init_scale", init_scale, allow_zero=True)
+    check_bool("residual", residual)
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    size = mlp_bytes(num_layers, width, in_features, out_features, norm)
+    check_memory(f"build_mlp(num_layers={num_layers}, width={width}, in_features={in_features})", size)
     gain = resolve_gain(scheme, init_gain, act.gain)
-    gen = torch.Generator().manual_seed(int(seed))
 
     def linear(n_in: int, n_out: int) -> nn.Linear:
         layer = Linear(n_in, n_out)
@@ -148,16 +155,8 @@ def build_mlp(
         n_in = in_features if i == 0 else width
         norm_mod = make_norm(width) if make_norm is not None else None
         blocks.append(Block(linear(n_in, width), norm_mod, act.make(), residual and n_in == width))
-    config = dict(
-        num_layers=num_layers,
-        width=width,
-        activation=activation,
-        init=init,
-        gain=round(gain, 4),
-        norm=norm,
-        residual=residual,
-        seed=seed,
-    )
+    config = dict(num_layers=num_layers, width=width, activation=activation, init=init, gain=round(gain, 4))
+    config.update(norm=norm, residual=residual, seed=seed)
     return MLP(blocks, linear(width, out_features), config)
 
 
@@ -201,7 +200,7 @@ def build_rnn(
     Parameters
     ----------
     input_size, hidden_size, output_size : int
-        Sizes of x_t, h_t and the read-out.
+        Sizes of x_t, h_t (at most :data:`MAX_HIDDEN`) and the read-out.
     activation : {"tanh", "relu"}
         The recurrent nonlinearity.
     spectral_radius : float
@@ -215,11 +214,15 @@ def build_rnn(
     ElmanRNN
     """
     check_int("input_size", input_size, 1)
-    check_int("hidden_size", hidden_size, 1)
+    check_int("hidden_size", hidden_size, 1, MAX_HIDDEN)
     check_int("output_size", output_size, 1)
     check_choice("activation", activation, ("tanh", "relu"))
     rho = check_positive("spectral_radius", spectral_radius)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    check_memory(
+        f"build_rnn(input_size={input_size}, hidden_size={hidden_size}, output_size={output_size})",
+        rnn_bytes(input_size, hidden_size, output_size),
+    )
     with torch.random.fork_rng(devices=[]):  # the modules' own init must not move the global RNG
         cell = nn.RNNCell(input_size, hidden_size, nonlinearity=activation)
         head = nn.Linear(hidden_size, output_size)

@@ -12,9 +12,12 @@ from torch import nn
 from ._util import fmt, format_table
 from .actstats import activation_stats
 from .blocktrace import mlp_plan, plan_buffers, run_plan
-from .layers import Layer
-from .losses import LossSpec, check_loss, compute_loss, prepare_batch, run_forward
+from .checks import check_model, check_submodules, check_trainable
+from .layers import Layer, is_probed
+from .limits import check_pass, param_bytes
+from .losses import Loss, LossSpec, check_loss, prepare_batch, run_forward
 from .norms import GradNorms, group_norms, norms
+from .state import kept
 from .tracing import trace_forward
 
 
@@ -95,8 +98,9 @@ def gradient_profile(
 ) -> GradientProfile:
     """Measure gradients and activations layer by layer in one forward/backward pass.
 
-    No optimiser step is taken, and the model's parameters, their ``.grad`` and its buffers
-    (batch-norm running statistics) are left as they were.
+    No optimiser step is taken, and the model's parameters, their ``.grad``, its buffers
+    (batch-norm running statistics), its train/eval modes and the global random state (dropout)
+    are left as they were, also when the pass fails or is interrupted.
 
     Parameters
     ----------
@@ -106,49 +110,73 @@ def gradient_profile(
         A batch of inputs and targets with the same first dimension.
     loss : {"mse", "cross_entropy"} or callable
         The loss; a callable receives ``(output, y)`` and returns a scalar tensor.
-    layers : sequence of nn.Module, optional
-        The layers to report, in order. Default: ``model.hidden_linears`` when the model has
-        it (as :func:`build_mlp` models do), else every Linear/Conv/RNN/attention layer in
-        call order.
+    layers : list of nn.Module, optional
+        The layers to report, in order: Linear, Conv, RNN or attention modules of ``model``.
+        Default: ``model.hidden_linears`` when the model has it (as :func:`build_mlp` models
+        do), else every Linear/Conv/RNN/attention layer in call order.
 
     Returns
     -------
     GradientProfile
         Non-finite values are reported as they are, not raised.
+
+    Raises
+    ------
+    ValueError
+        On bad arguments; on a model with no trainable parameter (every ``requires_grad`` False:
+        there is no gradient to measure); on a loss that does not depend on the parameters; when
+        the pass would need more memory than :func:`.checks.max_bytes` allows.
     """
+    check_model("model", model)
+    check_trainable("model", model)
     check_loss("loss", loss)
     X, y = prepare_batch(model, X, y)
+    if layers is not None:
+        layers = check_submodules("layers", layers, model)
+        for i, m in enumerate(layers):
+            if not is_probed(m):
+                raise ValueError(
+                    f"layers[{i}] is a {type(m).__name__}; layers must be Linear, Conv, RNN or attention "
+                    "modules of the model"
+                )
+    # what the pass keeps: each layer's z and h, what autograd saves, dL/dh; a gradient per weight
+    check_pass("gradient_profile", model, X, copies=4, extra=2 * param_bytes(model))
+    return measure(model, X, y, Loss(loss, "loss"), layers)
+
+
+def measure(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: Loss, layers: list[nn.Module] | None
+) -> GradientProfile:
+    """:func:`gradient_profile` on arguments its caller has checked (``X`` as :func:`prepare_batch`
+    returns it), with the model's state and the global random state kept (:mod:`.state`)."""
     plan = mlp_plan(model, layers)  # a build_mlp model: its layers are read off its blocks
-    saved = [(b, b.detach().clone()) for b in (model.buffers() if plan is None else plan_buffers(plan))]
     h_norms = None
-    try:
-        if plan is None:
-            output, traces = trace_forward(model, X, run_forward, layers)
-        else:
-            output, traces = run_plan(plan, model, X, run_forward)
-        value = compute_loss(loss, output, y)
-        if not traces:
-            raise ValueError(
-                "layers: no Linear, Conv, RNN or attention layer of the model ran in the forward pass"
-            )
-        stats = activation_stats(traces)  # now: the backward pass frees each h once it is done
-        reported = tuple(Layer(tr.name, tr.module, tuple(tr.weights)) for tr in traces)
-        activations = tuple(tr.activation.name if tr.activation else "?" for tr in traces)
-        w_groups = [tr.weights for tr in traces]
-        sizes = [len(tr.hs) for tr in traces]
-        cell = next((i for i, tr in enumerate(traces) if isinstance(tr.module, nn.RNNCellBase)), None)
-        h_norms = GradNorms(traces)
-        del traces, output
-        weights = [w for ws in w_groups for w in ws if w.requires_grad]
-        inputs = weights + h_norms.asked
-        grads = torch.autograd.grad(value, inputs, allow_unused=True) if value.requires_grad else []
-        h_values = h_norms.fill(grads[len(weights) :])
-    finally:  # batch norm (say) updated its buffers in the forward pass: undo that
-        if h_norms is not None:
-            h_norms.remove()
-        with torch.no_grad():
-            for buf, copy in saved:
-                buf.copy_(copy)
+    with torch.enable_grad(), kept(model, None if plan is None else plan_buffers(plan)):
+        try:
+            if plan is None:
+                output, traces = trace_forward(model, X, run_forward, layers)
+            else:
+                output, traces = run_plan(plan, model, X, run_forward)
+            value = loss(output, y)
+            if not traces:
+                raise ValueError(
+                    "layers: no Linear, Conv, RNN or attention layer of the model ran in the forward pass"
+                )
+            stats = activation_stats(traces)  # now: the backward pass frees each h once it is done
+            reported = tuple(Layer(tr.name, tr.module, tuple(tr.weights)) for tr in traces)
+            activations = tuple(tr.activation.name if tr.activation else "?" for tr in traces)
+            w_groups = [tr.weights for tr in traces]
+            sizes = [len(tr.hs) for tr in traces]
+            cell = next((i for i, tr in enumerate(traces) if isinstance(tr.module, nn.RNNCellBase)), None)
+            h_norms = GradNorms(traces)
+            del traces, output
+            weights = [w for ws in w_groups for w in ws if w.requires_grad]
+            inputs = weights + h_norms.asked
+            grads = torch.autograd.grad(value, inputs, allow_unused=True) if inputs else []
+            h_values = h_norms.fill(grads[len(weights) :])
+        finally:  # the snapshot puts back buffers (batch norm updated them), modes and random state
+            if h_norms is not None:
+                h_norms.remove()
     grad_of = dict(zip(map(id, weights), grads, strict=False))
     n = len(w_groups)  # every weight norm in one batched call: weight grads, then weights
     all_norms = norms([[grad_of.get(id(w)) for w in ws] for ws in w_groups] + w_groups)

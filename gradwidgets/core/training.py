@@ -8,11 +8,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_choice, check_int, check_positive
+from .checks import check_choice, check_int, check_model, check_positive, check_trainable
 from .history import History, StepRecord, build_history
 from .layers import reported_layers
-from .losses import LossSpec, check_loss, compute_loss, prepare_batch, run_forward
+from .limits import MAX_CLIP, MAX_RATE, MAX_STEPS, check_pass, history_bytes, param_bytes
+from .losses import Loss, LossSpec, check_loss, prepare_batch, run_forward
 from .norms import group_norms, tensor_norms
+from .state import kept
 
 __all__ = ["OPTIMIZERS", "History", "StepRecord", "train"]
 
@@ -79,30 +81,73 @@ def train(
     History
         A non-finite loss or gradient ends training at that step (``diverged_at``); it is
         never raised.
+
+    Raises
+    ------
+    ValueError
+        On bad arguments (``steps`` up to :data:`MAX_STEPS`, ``lr`` and ``weight_decay`` up to
+        :data:`MAX_RATE`), a model with no trainable parameter, a loss that does not depend on
+        the parameters, or a run too large for :func:`.checks.max_bytes`. Whatever is raised
+        (also ``KeyboardInterrupt``), the model's parameters, ``.grad``, buffers, modes and the
+        global random state are restored to what they were before the call: a returned
+        History means the model was trained; an exception, that it was not touched.
     """
-    check_int("steps", steps, 1)
-    lr = check_positive("lr", lr)
+    check_model("model", model)
+    check_trainable("model", model)
+    check_int("steps", steps, 1, MAX_STEPS)
+    lr = check_positive("lr", lr, maximum=MAX_RATE)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     momentum = check_positive("momentum", momentum, allow_zero=True)
-    weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True)
+    weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True, maximum=MAX_RATE)
     check_int("record_every", record_every, 1)
     if clip_norm is not None:
-        clip_norm = check_positive("clip_norm", clip_norm)
+        clip_norm = check_positive("clip_norm", clip_norm, maximum=MAX_CLIP)
     if clip_value is not None:
-        clip_value = check_positive("clip_value", clip_value)
+        clip_value = check_positive("clip_value", clip_value, maximum=MAX_CLIP)
     if momentum and optimizer != "sgd":
         raise ValueError(f"momentum={momentum!r} applies to optimizer='sgd' only, not {optimizer!r}")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be a callable taking a StepRecord, got {type(callback).__name__}")
     check_loss("loss", loss)
     X, y = prepare_batch(model, X, y)
-
     layers = reported_layers(model)
+    # per parameter: its gradient, the update buffer, the copy kept in case of failure, and the
+    # optimiser's state (momentum: 1, Adam: 2); per step a loss, per recorded step a record
+    copies = 3 + (2 if optimizer != "sgd" else 1 if momentum else 0)
+    extra = copies * param_bytes(model) + history_bytes(steps, record_every, len(layers))
+    check_pass(f"train(steps={steps}, record_every={record_every})", model, X, copies=3, extra=extra)
+
+    def make_opt(params: list) -> torch.optim.Optimizer:
+        return _make_optimizer(optimizer, params, lr, momentum, weight_decay)
+
+    with torch.enable_grad(), kept(model, values=True, on_error_only=True):
+        run = Loss(loss, "loss")
+        return _train(
+            model, X, y, layers, run, steps, record_every, callback, (clip_norm, clip_value), make_opt
+        )
+
+
+def _train(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    layers: list,
+    loss: Loss,
+    steps: int,
+    record_every: int,
+    callback: Callable[[StepRecord], object] | None,
+    clip: tuple[float | None, float | None],
+    make_opt: Callable[[list], torch.optim.Optimizer],
+) -> History:
+    """The loop of :func:`train`, on checked arguments."""
+    clip_norm, clip_value = clip
     params = [p for p in model.parameters() if p.requires_grad]
     position = {id(p): i for i, p in enumerate(params)}
     tracked = [[position[id(w)] for w in lr.weights if id(w) in position] for lr in layers]
     sizes = [len(g) for g in tracked]
     flat_w = [params[i] for group in tracked for i in group]
     order = np.array([i for g in tracked for i in g], dtype=np.int64)
-    opt = _make_optimizer(optimizer, params, lr, momentum, weight_decay)
+    opt = make_opt(params)
     before = [w.detach().clone() for w in flat_w]  # reused buffer for update sizes
 
     def per_layer(values: np.ndarray) -> np.ndarray:  # a layer without trainable weight: nan
@@ -113,7 +158,7 @@ def train(
     diverged_at = stopped_at = None
     for step in range(steps):
         opt.zero_grad(set_to_none=True)
-        value = compute_loss(loss, run_forward(model, X), y)
+        value = loss(run_forward(model, X), y)
         losses.append(float(value.detach()))
         if not np.isfinite(losses[-1]):
             diverged_at = step

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_int
+from .checks import check_int, check_model, check_trainable
 from .history import History, StepRecord, build_history
 from .layers import reported_layers
+from .losses import split_output
 from .norms import group_norms, tensor_norms
 
 _ENGINE = torch.autograd.Variable._execution_engine  # runs a callback when a backward pass ends
@@ -34,14 +36,11 @@ class Watch:
     """
 
     def __init__(self, model: nn.Module, every: int = 1, loss: Callable[[], object] | None = None):
-        if not isinstance(model, nn.Module):
-            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        check_trainable("model", check_model("model", model))
         self.every = check_int("every", every, 1)
         if loss is not None and not callable(loss):
             raise ValueError(f"loss must be a callable returning the current loss, got {type(loss).__name__}")
         params = [p for p in model.parameters() if p.requires_grad]
-        if not params:
-            raise ValueError(f"model ({type(model).__name__}) has no parameter with requires_grad=True")
         layers = reported_layers(model)
         position = {id(p): i for i, p in enumerate(params)}
         groups = [[position[id(w)] for w in lr.weights if id(w) in position] for lr in layers]
@@ -74,31 +73,42 @@ class Watch:
         """Close the current step: one batched norm of the gradients collected, if recording."""
         if not self._open:
             return
-        if self._loss is not None:
-            self._losses.append(_as_float(self._loss()))
-        if self._record_now:
-            have = [i for i, g in enumerate(self._grads) if g is not None]  # the others count as 0
-            norms = np.zeros(self._n)
-            norms[have] = tensor_norms([self._grads[i] for i in have])
-            layer = group_norms(norms[self._order], self._sizes, empty=np.nan)  # no trainable weight: nan
-            total = math.sqrt(np.sum(norms**2))
-            loss = self._losses[self._step] if len(self._losses) > self._step else math.nan
-            nan = np.full(len(self.layer_names), np.nan)
-            record = StepRecord(self._step, loss, layer, total, total, nan)
-            self._records.append(record)
-            self._on_record(record)
-        self._step += 1
-        self._new_step()
+        try:
+            if self._loss is not None:
+                self._losses.append(math.nan)  # until read: a reader that raises leaves NaN
+                self._losses[-1] = _as_float(self._loss(), "loss")
+        finally:
+            self._close_step()
+
+    def _close_step(self) -> None:
+        """Record the step's norms (if recording) and start the next step."""
+        try:
+            if self._record_now:
+                have = [i for i, g in enumerate(self._grads) if g is not None]  # the others count as 0
+                norms = np.zeros(self._n)
+                norms[have] = tensor_norms([self._grads[i] for i in have])
+                layer = group_norms(norms[self._order], self._sizes, empty=np.nan)  # no trainable weight: nan
+                total = math.sqrt(np.sum(norms**2))
+                loss = self._losses[self._step] if len(self._losses) > self._step else math.nan
+                nan = np.full(len(self.layer_names), np.nan)
+                record = StepRecord(self._step, loss, layer, total, total, nan)
+                self._records.append(record)
+                self._on_record(record)
+        finally:  # a live view that fails to draw does not keep the step open
+            self._step += 1
+            self._new_step()
 
     def _on_record(self, record: StepRecord) -> None:
         """Called with each new record; a live view attaches here. Does nothing by default."""
 
     def log_loss(self, value: object) -> None:
-        """Append this step's loss (a number or a scalar tensor) to the loss curve; once per step."""
+        """Append this step's loss (a number, a scalar tensor or a model output with a scalar ``loss``)
+        to the loss curve; once per step."""
         if self._loss is not None:
             raise ValueError("log_loss: this watch already reads the loss through its loss= callable")
+        value = _as_float(value, "value")
         self._finish()
-        self._losses.append(_as_float(value))
+        self._losses.append(value)
 
     @property
     def steps(self) -> int:
@@ -128,11 +138,16 @@ class Watch:
         return build_history(self.layer_names, self._losses, self._records, diverged_at)
 
     def close(self) -> None:
-        """Remove every hook this watch added (the records are kept); safe to call twice."""
-        self._finish()
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        """Remove every hook this watch added (the records are kept); safe to call twice.
+
+        The hooks are removed even when reading the last loss raises (the error propagates).
+        """
+        try:
+            self._finish()
+        finally:
+            for handle in self._handles:
+                handle.remove()
+            self._handles.clear()
 
     def __enter__(self) -> Watch:
         return self
@@ -148,7 +163,20 @@ class Watch:
         )
 
 
-def _as_float(value: object) -> float:
-    if isinstance(value, torch.Tensor):
-        value = value.detach()
-    return float(value)
+def _as_float(value: object, arg: str) -> float:
+    """A loss as a float: a real number, a one-element tensor, or a model output holding a scalar
+    ``loss`` (:func:`.losses.split_output`); else a ValueError naming ``arg``."""
+    given = type(value).__name__
+    if not isinstance(value, (numbers.Real, torch.Tensor)) or isinstance(value, bool):
+        try:
+            value = split_output(value)[1]
+        except ValueError:
+            value = None
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.detach())
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(
+        f"{arg}: a loss must be a number, a one-element tensor or a model output with a scalar "
+        f"'loss' entry; got {given}"
+    )

@@ -14,6 +14,7 @@ from ..core.models import NORM_LABELS
 from ..core.profile import GradientProfile, gradient_profile
 from ..plots import EXPLODING_ABOVE, VANISHING_BELOW, activation_distribution_columns, gradient_norms_columns
 from ..widgets.explorer import Control
+from ._args import same
 
 ACTIVATION_CHOICES = tuple(name for name in ACTIVATIONS if name != "linear")
 """The activations an explorer offers by default: every registered one but the identity."""
@@ -78,7 +79,15 @@ def describe(profile: GradientProfile) -> tuple[str, bool]:
 
 
 def control(name: str, label: str, options, defaults: dict, preferred=..., labels=None) -> Control:
-    """A control whose default is ``defaults[name]``, else ``preferred`` when offered, else the first."""
+    """A control whose default is ``defaults[name]``, else ``preferred`` when offered, else the first.
+
+    The factory checks the options and ``defaults`` first
+    (:class:`~gradwidgets.explorers._args.FactoryArgs`); the default is the offered option it
+    matches (a default of 1 for the option 1.0 is 1.0).
+    """
     options = tuple(options)
-    default = defaults.get(name, preferred if preferred in options else options[0])
+    matches = [o for o in options if same(defaults.get(name, preferred), o)]
+    if name in defaults and not matches:
+        raise ValueError(f"default {name}={defaults[name]!r} is not one of the choices {options!r}")
+    default = matches[0] if matches else options[0]
     return Control(name, label, options, default, None if labels is None else tuple(labels))

@@ -7,11 +7,21 @@ from collections.abc import Sequence
 import numpy as np
 from bokeh.layouts import column
 
+from ..core.activations import ACTIVATIONS
+from ..core.inits import INITS
 from ..core.profile import gradient_profile
-from ..lessons.casestudies import build_cnn, build_sequence_model, input_grad_norms, random_images
+from ..lessons.casestudies import (
+    CELLS,
+    CNN_NORMS,
+    build_cnn,
+    build_sequence_model,
+    input_grad_norms,
+    random_images,
+)
 from ..plots import activation_distribution_figure, gradient_norms_figure
 from ..plots.casestudies import time_grad_columns, time_grad_figure
 from ..widgets.explorer import Explorer, Result
+from ._args import MAX_BATCH, MAX_DEPTH, MAX_SEQ_LEN, MAX_WIDTH, FactoryArgs, finite, ints, one_of, optional
 from ._common import activation_labels, control, dataset, describe, init_labels, norm_labels, profile_data
 
 CELL_LABELS = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
@@ -55,6 +65,14 @@ def cnn_flow(
     -------
     Explorer
     """
+    args = FactoryArgs(cnn_flow)
+    depths = args.choices("depths", depths, ints(1, MAX_DEPTH))
+    activations = args.choices("activations", activations, one_of(ACTIVATIONS))
+    inits = args.choices("inits", inits, one_of(INITS))
+    norms = args.choices("norms", norms, one_of(CNN_NORMS))
+    args.value("channels", channels, ints(1, MAX_WIDTH))
+    args.value("batch", batch, ints(1, MAX_BATCH))
+    args.defaults(defaults, depth=depths, activation=activations, init=inits, norm=norms)
     controls = [
         control("depth", "Convolutions", depths, defaults, max(depths)),
         control("activation", "Activation", activations, defaults, labels=activation_labels(activations)),
@@ -127,6 +145,13 @@ def sequence_memory(
     -------
     Explorer
     """
+    args = FactoryArgs(sequence_memory)
+    cells = args.choices("cells", cells, one_of(CELLS))
+    gate_biases = args.choices("gate_biases", gate_biases, optional(finite))
+    seq_lens = args.choices("seq_lens", seq_lens, ints(2, MAX_SEQ_LEN))
+    args.value("hidden_size", hidden_size, ints(1, MAX_WIDTH))
+    args.value("n", n, ints(1, MAX_BATCH))
+    args.defaults(defaults, cell=cells, gate_bias=gate_biases, seq_len=seq_lens)
     if "rnn" in cells:
         raise ValueError("cells: a vanilla RNN has no gate to bias; offer 'gru' and/or 'lstm'")
     bias_labels = ["PyTorch default" if b is None else f"{b:g}" for b in gate_biases]

@@ -18,6 +18,7 @@ from ..plots import (
     norm_columns,
 )
 from ..widgets.explorer import Explorer, Result
+from ._args import MAX_STEPS, FactoryArgs, ints, positives
 from ._common import control
 
 W_START = -1.0
@@ -68,6 +69,10 @@ def learning_rate(
     -------
     Explorer
     """
+    args = FactoryArgs(learning_rate)
+    lrs = args.choices("lrs", lrs, positives())
+    args.value("steps", steps, ints(1, MAX_STEPS))
+    args.defaults(defaults, lr=lrs)
     x, y = one_weight_problem()
     c = curvature(x)
     grid = torch.linspace(W_TRUE - 3.5, W_TRUE + 3.5, 141)

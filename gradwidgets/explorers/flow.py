@@ -8,7 +8,10 @@ from collections.abc import Sequence
 
 from bokeh.layouts import column
 
-from ..core.models import MLP, build_mlp
+from ..core.activations import ACTIVATIONS
+from ..core.data import DATASETS
+from ..core.inits import INITS
+from ..core.models import MLP, NORMS, build_mlp
 from ..core.profile import GradientProfile
 from ..plots import (
     activation_distribution_figure,
@@ -17,6 +20,7 @@ from ..plots import (
     gradient_norms_figure,
 )
 from ..widgets.explorer import Explorer, Result
+from ._args import MAX_DEPTH, MAX_WIDTH, FactoryArgs, bools, ints, one_of
 from ._common import (
     activation_labels,
     control,
@@ -43,6 +47,9 @@ def _network(num_layers: int, **options) -> MLP:
     seen again (a learner toggling back) reuses the same seeded weights instead of rebuilding."""
     return build_mlp(num_layers, **options)
 
+
+MLP_DATASETS = tuple(name for name in DATASETS if name != "adding")
+"""The datasets an MLP explorer measures gradients on (the adding problem is a sequence task)."""
 
 _PROFILING = threading.Lock()  # a remembered network is traced by one thread at a time
 
@@ -90,12 +97,22 @@ def gradient_flow(
     dataset_name : str
         The batch the gradients are measured on.
     **defaults
-        Starting values by control name (``depth``, ``activation``, ``init``, ``norm``, ``residual``).
+        Starting values by control name (``depth``, ``activation``, ``init``, ``norm``). The
+        ``residual`` control starts at the first of ``residual`` (``(True, False)``: with skips).
 
     Returns
     -------
     Explorer
     """
+    args = FactoryArgs(gradient_flow)
+    depths = args.choices("depths", depths, ints(1, MAX_DEPTH))
+    activations = args.choices("activations", activations, one_of(ACTIVATIONS))
+    inits = args.choices("inits", inits, one_of(INITS))
+    norms = args.choices("norms", norms, one_of(NORMS))
+    residual = args.choices("residual", residual, bools)
+    args.value("width", width, ints(1, MAX_WIDTH))
+    args.value("dataset_name", dataset_name, one_of(MLP_DATASETS))
+    args.defaults(defaults, depth=depths, activation=activations, init=inits, norm=norms, residual=residual)
     controls = [
         control("depth", "Depth", depths, defaults, depths[len(depths) // 2]),
         control("activation", "Activation", activations, defaults, labels=activation_labels(activations)),
@@ -143,6 +160,12 @@ def init_variance(
     -------
     Explorer
     """
+    args = FactoryArgs(init_variance)
+    inits = args.choices("inits", inits, one_of(INITS))
+    activations = args.choices("activations", activations, one_of(ACTIVATIONS))
+    widths = args.choices("widths", widths, ints(1, MAX_WIDTH))
+    args.value("depth", depth, ints(1, MAX_DEPTH))
+    args.defaults(defaults, init=inits, activation=activations, width=widths)
     controls = (
         control("init", "Init", inits, defaults, labels=init_labels(inits)),
         control("activation", "Activation", activations, defaults, labels=activation_labels(activations)),
@@ -164,6 +187,7 @@ def compare(
     depth: int = 20,
     a: tuple[str, str] = ("sigmoid", "xavier_normal"),
     b: tuple[str, str] = ("relu", "kaiming_normal"),
+    **defaults,
 ) -> Explorer:
     """Two configurations' gradient norms per layer on the same axes.
 
@@ -175,16 +199,33 @@ def compare(
         Number of hidden layers of both.
     a, b : tuple of str
         Starting (activation, init) of A and of B.
+    **defaults
+        Starting values by control name (``a_activation``, ``a_init``, ``b_activation``,
+        ``b_init``), in place of ``a`` and ``b``.
 
     Returns
     -------
     Explorer
     """
+    args = FactoryArgs(compare)
+    activations = args.choices("activations", activations, one_of(ACTIVATIONS))
+    inits = args.choices("inits", inits, one_of(INITS))
+    args.value("depth", depth, ints(1, MAX_DEPTH))
+    grid = {}
+    for side, pair in (("a", a), ("b", b)):
+        if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise ValueError(f"compare(): {side}={pair!r} must be a pair (activation, init)")
+        args.value(f"{side}[0]", pair[0], one_of(activations))
+        args.value(f"{side}[1]", pair[1], one_of(inits))
+        grid |= {f"{side}_activation": activations, f"{side}_init": inits}
+    args.defaults(defaults, **grid)
     controls, inits_shown, acts_shown = [], init_labels(inits), activation_labels(activations)
     for side, (act, init) in (("a", a), ("b", b)):
         controls += [
-            control(f"{side}_activation", f"{side.upper()}: activation", activations, {}, act, acts_shown),
-            control(f"{side}_init", f"{side.upper()}: init", inits, {}, init, inits_shown),
+            control(
+                f"{side}_activation", f"{side.upper()}: activation", activations, defaults, act, acts_shown
+            ),
+            control(f"{side}_init", f"{side.upper()}: init", inits, defaults, init, inits_shown),
         ]
 
     def compute(cfg, emit):

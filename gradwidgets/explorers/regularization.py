@@ -14,6 +14,7 @@ from ..core.training import train
 from ..lessons.regularization import parameter_norm
 from ..plots.runs import curves_columns, curves_figure
 from ..widgets.explorer import Explorer, Result
+from ._args import MAX_DEPTH, MAX_STEPS, MAX_WIDTH, FactoryArgs, ints, one_of, positives
 from ._common import control, dataset
 
 EMIT_EVERY = 5
@@ -76,6 +77,13 @@ def weight_decay(
     -------
     Explorer
     """
+    args = FactoryArgs(weight_decay)
+    optimizers = args.choices("optimizers", optimizers, one_of(LEARNING_RATES))
+    decays = args.choices("decays", decays, positives(allow_zero=True))
+    args.value("steps", steps, ints(1, MAX_STEPS))
+    args.value("depth", depth, ints(1, MAX_DEPTH))
+    args.value("width", width, ints(1, MAX_WIDTH))
+    args.defaults(defaults, optimizer=optimizers, decay=decays)
     controls = (
         control(
             "optimizer", "Optimizer", optimizers, defaults, labels=[OPTIMIZER_LABELS[o] for o in optimizers]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bokeh.layouts import column
 
-from ..core.activations import get_activation
+from ..core.activations import ACTIVATIONS, get_activation
 from ..core.models import build_mlp
 from ..plots import (
     activation_curve_columns,
@@ -16,6 +16,7 @@ from ..plots import (
     preactivation_hist_columns,
 )
 from ..widgets.explorer import Explorer, Result
+from ._args import MAX_DEPTH, FactoryArgs, ints, one_of, positives
 from ._common import ACTIVATION_CHOICES, activation_labels, control, dataset, profile_of
 
 
@@ -44,8 +45,12 @@ def saturation(
     -------
     Explorer
     """
-    if max(layers) > depth:
-        raise ValueError(f"layers={tuple(layers)!r} must all be <= depth={depth}")
+    args = FactoryArgs(saturation)
+    activations = args.choices("activations", activations, one_of(ACTIVATIONS))
+    gains = args.choices("gains", gains, positives())
+    depth = args.value("depth", depth, ints(1, MAX_DEPTH))
+    layers = args.choices("layers", layers, ints(1, depth))  # hidden-layer numbers, at most depth
+    args.defaults(defaults, activation=activations, gain=gains, layer=layers)
     controls = (
         control("activation", "Activation", activations, defaults, "sigmoid", activation_labels(activations)),
         control("gain", "Weight gain", gains, defaults, 1.0),

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core.activations import ACTIVATIONS
 from ..core.models import build_mlp
 from ..lessons.jacobians import JacobianSpectrum, jacobian_singular_values, layer_jacobians
 from ..plots import spectrum_columns, spectrum_figure
 from ..widgets.explorer import Explorer, Result
+from ._args import MAX_DEPTH, MAX_WIDTH, FactoryArgs, ints, one_of, positives
 from ._common import control, dataset
 
 WEIGHTS = {"gaussian": "lecun_normal", "orthogonal": "orthogonal"}
@@ -65,12 +67,20 @@ def jacobian_spectrum(
         Hidden layers and units per layer. The first layer (2 inputs) is left out, so the
         products are square: layers 2 to ``depth``.
     **defaults
-        Starting values by control name (``activation``, ``weights``, ``gain``).
+        Starting values by control name (``activation``, ``gain``). The ``weights`` control
+        starts at the first of ``weights``.
 
     Returns
     -------
     Explorer
     """
+    args = FactoryArgs(jacobian_spectrum)
+    activations = args.choices("activations", activations, one_of(ACTIVATIONS))
+    weights = args.choices("weights", weights, one_of(WEIGHTS))
+    gains = args.choices("gains", gains, positives())
+    args.value("depth", depth, ints(2, MAX_DEPTH))  # layers 2 to depth: at least one Jacobian
+    args.value("width", width, ints(1, MAX_WIDTH))
+    args.defaults(defaults, activation=activations, weights=weights, gain=gains)
     controls = (
         control("activation", "Activation", activations, defaults, "sigmoid"),
         control("weights", "Weights", weights, defaults, labels=[WEIGHT_LABELS[w] for w in weights]),

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from bokeh.layouts import column
 
+from ..core.activations import ACTIVATIONS
 from ..core.history import History, StepRecord
 from ..core.layers import reported_layers
-from ..core.models import build_mlp, build_rnn
+from ..core.models import NORMS, build_mlp, build_rnn
 from ..core.profile import gradient_profile
 from ..core.training import train
 from ..plots import (
@@ -22,6 +23,7 @@ from ..plots import (
     training_figure,
 )
 from ..widgets.explorer import Emit, Explorer, Result
+from ._args import MAX_DEPTH, MAX_SEQ_LEN, MAX_STEPS, FactoryArgs, bools, ints, one_of, positives
 from ._common import activation_labels, control, dataset, norm_labels, targets
 
 EMIT_EVERY = 5
@@ -108,12 +110,21 @@ def norm_training(
     lr : float
         Learning rate.
     **defaults
-        Starting values by control name.
+        Starting values by control name (``norm``, ``activation``, ``depth``). The ``residual``
+        control starts at the first of ``residual``.
 
     Returns
     -------
     Explorer
     """
+    args = FactoryArgs(norm_training)
+    norms = args.choices("norms", norms, one_of(NORMS))
+    residual = args.choices("residual", residual, bools)
+    activations = args.choices("activations", activations, one_of(ACTIVATIONS))
+    depths = args.choices("depths", depths, ints(1, MAX_DEPTH))
+    args.value("steps", steps, ints(1, MAX_STEPS))
+    args.value("lr", lr, positives())
+    args.defaults(defaults, norm=norms, residual=residual, activation=activations, depth=depths)
     controls = (
         control("norm", "Normalization", norms, defaults, labels=norm_labels(norms)),
         control("residual", "Skip connections", residual, defaults),
@@ -172,6 +183,14 @@ def clipping(
     Explorer
     """
     mode_labels = {"none": "no clipping", "norm": "by norm", "value": "by value"}
+    args = FactoryArgs(clipping)
+    modes = args.choices("modes", modes, one_of(mode_labels))
+    thresholds = args.choices("thresholds", thresholds, positives())
+    radii = args.choices("radii", radii, positives())
+    args.value("seq_len", seq_len, ints(2, MAX_SEQ_LEN))
+    args.value("steps", steps, ints(1, MAX_STEPS))
+    args.value("lr", lr, positives())
+    args.defaults(defaults, mode=modes, threshold=thresholds, radius=radii)
     controls = (
         control("mode", "Clip", modes, defaults, "none", [mode_labels[m] for m in modes]),
         control("threshold", "Threshold", thresholds, defaults, 1.0),

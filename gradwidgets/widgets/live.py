@@ -6,11 +6,11 @@ import asyncio
 import html
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as ipw
-import torch
 from bokeh.models import ColumnDataSource
 from jupyter_bokeh import BokehModel
 
@@ -20,14 +20,16 @@ from .spec import Control, Result, Spec
 STREAM_INTERVAL = 0.1
 """Seconds between redraws of a streamed run (the first partial result is drawn at once)."""
 
-WORKER_THREADS = 1
-"""Torch threads of the explorers' worker (thread-local: the kernel's cells keep their own).
-The explorers' networks are small: a second thread makes a step no faster, and on a 2-core
-machine (Binder) it takes the core that the server and the browser need to show the result."""
-
 
 class _LatestRunner:
-    """One worker thread that always computes the most recent request, never a backlog."""
+    """One worker thread that always computes the most recent request, never a backlog.
+
+    The worker leaves torch's thread count alone: ``torch.set_num_threads`` in any thread sets
+    the count every thread started afterwards begins with (and MKL's), so it is the user's to
+    choose. The worker computes with the process's setting: one thread after
+    :func:`~gradwidgets.setup_notebook`, which is what a small network on a 2-core machine wants.
+    A request whose work raises anything, even ``KeyboardInterrupt``, leaves the worker serving.
+    """
 
     def __init__(self, work: Callable[[Any, threading.Event], None]):
         self._work = work
@@ -56,7 +58,6 @@ class _LatestRunner:
         return True
 
     def _loop(self) -> None:
-        torch.set_num_threads(WORKER_THREADS)  # this thread only (OpenMP's setting is per thread)
         while True:
             with self._cond:
                 while self._pending is None:
@@ -66,6 +67,8 @@ class _LatestRunner:
                 self._busy = True
             try:
                 self._work(request, self.cancel)
+            except BaseException:  # the work shows its own failures; one it could not show is logged
+                traceback.print_exc()
             finally:
                 with self._cond:
                     self._busy = False
@@ -170,7 +173,12 @@ class LivePanel:
                 self._deliver(partial, True, number, loop)
             return False
 
-        result = self.explorer.run(config, emit)
+        try:
+            result = self.explorer.run(config, emit)
+        except BaseException as err:  # KeyboardInterrupt, SystemExit: run turns only Exceptions into a status
+            detail = f": {err}" if str(err) else ""
+            status = f"interrupted by {type(err).__name__}{detail}; change a control to compute again"
+            result = Result({}, status, problem=True)
         if cancel.is_set():
             return  # superseded by a newer configuration: its result would be stale
         if self._stop.is_set():

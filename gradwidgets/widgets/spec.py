@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.checks import check_choice
+
 Columns = dict[str, np.ndarray]
 """One data source's columns: equal-length numpy arrays by name."""
 
@@ -17,7 +19,9 @@ Columns = dict[str, np.ndarray]
 class Control:
     """One control: a label and a finite list of choices (the grid the static face bakes).
 
-    Without a ``default``, the first option is the default.
+    Without a ``default``, the first option is the default. The options are distinct; a value
+    matches an option as :func:`~gradwidgets.core.checks.check_choice` says (a bool only a
+    bool, an int option only an int).
     """
 
     name: str
@@ -29,9 +33,12 @@ class Control:
     def __post_init__(self) -> None:
         if not self.options:
             raise ValueError(f"options of control {self.name!r} must not be empty")
+        for i, option in enumerate(self.options):
+            if any(_is(option, o) or _is(o, option) for o in self.options[:i]):
+                raise ValueError(f"options of control {self.name!r} offer {option!r} twice: {self.options!r}")
         if self.default is ...:  # no default given: the first option
             object.__setattr__(self, "default", self.options[0])
-        if self.default not in self.options:
+        if not any(_is(self.default, o) for o in self.options):
             raise ValueError(
                 f"default={self.default!r} of control {self.name!r} is not one of {self.options!r}"
             )
@@ -47,10 +54,19 @@ class Control:
 
     def index(self, value: Any) -> int:
         """Position of ``value`` among the options."""
-        if value not in self.options:
-            shown = ", ".join(map(repr, self.options))
-            raise ValueError(f"{self.name}={value!r} is not allowed; allowed: {shown}")
-        return self.options.index(value)
+        for i, option in enumerate(self.options):
+            if _is(value, option):
+                return i
+        shown = ", ".join(map(repr, self.options))
+        raise ValueError(f"{self.name}={value!r} is not allowed; allowed: {shown}")
+
+
+def _is(value: Any, option: Any) -> bool:
+    try:
+        check_choice("", value, (option,))
+    except ValueError:
+        return False
+    return True
 
 
 def _never_stop(result: Result) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from ..core.checks import check_bool
 from ..core.training import History, StepRecord
 from ..core.watcher import Watch
 from .display import baking
@@ -106,8 +107,9 @@ def watch(
         Called with no argument once per backward pass to read the current loss; otherwise
         pass it with :meth:`Watch.log_loss`.
     live : bool, optional
-        Show a live heatmap and loss curve below the cell. Default: in a Jupyter kernel, yes,
-        except while a book build executes (``GRADWIDGETS_BAKE`` set); elsewhere, no.
+        Show a live heatmap and loss curve below the cell (True or False). Default (None): in a
+        Jupyter kernel, yes, except while a book build executes (``GRADWIDGETS_BAKE`` set);
+        elsewhere, no.
 
     Returns
     -------
@@ -126,7 +128,9 @@ def watch(
     ...         opt.step()
     >>> w.history()  # doctest: +SKIP
     """
-    if live is None:
+    if live is not None:  # model, every and loss are checked by Watch, once
+        check_bool("live", live)
+    else:
         live = _in_notebook() and not baking()
     if not live:
         return Watch(model, every, loss)
