@@ -111,7 +111,7 @@ def check_seed(arg: str, value: Any) -> int:
 
 def check_keywords(where: str, given: Mapping[str, Any], known: Iterable[str]) -> None:
     """Raise if ``given`` holds a keyword ``where`` does not take, naming it and the nearest one."""
-    known = sorted(known)
+    known = sorted(set(known))
     for key in given:
         if key not in known:
             near = difflib.get_close_matches(str(key), known, n=1)

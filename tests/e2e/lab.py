@@ -16,6 +16,7 @@ import functools
 import importlib.util
 import json
 import os
+import queue
 import re
 import secrets
 import shutil
@@ -35,7 +36,14 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-STARTUP_TIMEOUT = 120.0
+# Timeouts for a loaded 2-core CI machine (a book build, another suite and the browser share
+# it): generous, since each wait ends as soon as its state is reached, and each failure names
+# the state it waited for. The budgets (test_lab.py) are measured apart from these.
+STARTUP_TIMEOUT = 300.0  # s for the server to answer /api/status
+KERNEL_TIMEOUT = 300.0  # s for a kernel to start, warm up, attach to the page and be idle
+PAGE_TIMEOUT = 180.0  # s for JupyterLab's page, its file browser or a document to appear
+API_TIMEOUT = 60.0  # s for one REST call to a busy server
+POLL = 0.2  # s between two reads of a state that has no event to wait on (the REST API)
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 KERNEL_DIALOG = ".jp-Dialog"
 WARM_IMPORTS = (
@@ -114,6 +122,24 @@ def _terminate_with_parent() -> None:
         _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def wait_until(state, timeout: float, what: str, interval: float = POLL):
+    """Poll ``state()`` until it returns something true (returned); else fail naming ``what``
+    and the last value seen. A REST call that times out counts as not yet (the server is busy)."""
+    end = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = state()
+        except (OSError, ValueError) as exc:  # a busy server: a timed-out or refused call
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if last:
+                return last
+        if time.monotonic() >= end:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}; last seen: {last!r}")
+        time.sleep(interval)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -188,22 +214,23 @@ class LabServer:
         )
         log.close()
         self._remember()
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
+
+        def answers():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError):
-                if self.api("/api/status") is not None:
-                    return
-            time.sleep(0.25)
-        raise RuntimeError(f"JupyterLab did not answer within {STARTUP_TIMEOUT:.0f} s:\n{self.log_tail()}")
+            return self.api("/api/status") is not None
+
+        try:
+            wait_until(answers, STARTUP_TIMEOUT, "JupyterLab to answer GET /api/status")
+        except AssertionError as exc:
+            raise RuntimeError(f"{exc}\n{self.log_tail()}") from None
 
     def url(self, path: str) -> str:
         """A page of the server, with the token (the browser keeps it as a cookie)."""
         sep = "&" if "?" in path else "?"
         return f"{self.base}{path}{sep}token={self.token}"
 
-    def api(self, path: str, method: str = "GET", timeout: float = 10.0, body: dict | None = None):
+    def api(self, path: str, method: str = "GET", timeout: float = API_TIMEOUT, body: dict | None = None):
         """A REST call with the token in the header; the JSON reply (None when empty)."""
         headers = {"Authorization": f"token {self.token}"}
         data = None
@@ -218,13 +245,21 @@ class LabServer:
     def page_config(self) -> dict:
         """The ``jupyter-config-data`` JupyterLab serves to the browser (versions, extensions)."""
         request = urllib.request.Request(self.base + "/lab", headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(request, timeout=10) as reply:
+        with urllib.request.urlopen(request, timeout=API_TIMEOUT) as reply:
             html = reply.read().decode("utf8")
         start = html.index('id="jupyter-config-data"')
         start = html.index(">", start) + 1
         return json.loads(html[start : html.index("</script>", start)])
 
-    def warm_session(self, file: str, timeout: float = 120.0) -> str:
+    def sessions(self, file: str) -> list[dict]:
+        """The server's sessions for ``file`` (a path relative to the served book/)."""
+        return [s for s in self.api("/api/sessions") or [] if s["path"] == file]
+
+    def kernel(self, kernel_id: str) -> dict:
+        """The server's model of one kernel: ``execution_state``, ``connections`` (websockets)."""
+        return self.api(f"/api/kernels/{kernel_id}")
+
+    def warm_session(self, file: str, timeout: float = KERNEL_TIMEOUT) -> str:
         """Start a kernel for ``file`` through the REST API and warm it; its kernel id.
 
         The session is created (``POST /api/sessions`` with the chapter's path) before the
@@ -235,6 +270,8 @@ class LabServer:
         """
         from jupyter_client import BlockingKernelClient
 
+        # a session left for this path (a shutdown still under way) would be reused, warm or not
+        wait_until(lambda: self.sessions(file) == [], timeout, f"no session left for {file}")
         session = self.api(
             "/api/sessions",
             "POST",
@@ -243,34 +280,64 @@ class LabServer:
         )
         kernel = session["kernel"]["id"]
         self._remember()
+        end = time.monotonic() + timeout
+
         client = BlockingKernelClient(connection_file=str(self.workdir / "runtime" / f"kernel-{kernel}.json"))
         client.load_connection_file()
-        client.start_channels()
-        end = time.monotonic() + timeout
+        # no heartbeat channel: on a loaded machine a heartbeat late by its 1 s makes
+        # wait_for_ready call a live kernel dead; a kernel_info reply is what says it is up
+        client.start_channels(hb=False)
         try:
-            client.wait_for_ready(timeout)
+            try:
+                client.wait_for_ready(timeout)
+            except RuntimeError as exc:
+                with contextlib.suppress(OSError, KeyError):
+                    exc = f"{exc}; the server says {self.kernel(kernel)['execution_state']}"
+                raise AssertionError(
+                    f"waited {timeout:.0f} s for the kernel {kernel} for {file} to answer kernel_info "
+                    f"({exc}):\n{self.log_tail()}"
+                ) from None
             msg_id = client.execute(WARM_IMPORTS, silent=True, store_history=False)
             while True:
-                reply = client.get_shell_msg(timeout=max(end - time.monotonic(), 0.1))
+                try:
+                    reply = client.get_shell_msg(timeout=max(end - time.monotonic(), 30.0))
+                except queue.Empty:
+                    raise AssertionError(
+                        f"waited {timeout:.0f} s for the kernel {kernel} to import {WARM_IMPORTS!r}"
+                    ) from None
                 if reply["parent_header"].get("msg_id") == msg_id:
                     break
             if reply["content"]["status"] != "ok":
                 raise RuntimeError(f"warming the kernel failed: {reply['content']}")
         finally:
             client.stop_channels()
-        while time.monotonic() < end:
-            state = self.api(f"/api/kernels/{kernel}")["execution_state"]
-            if state == "idle":
-                return kernel
-            time.sleep(0.1)
-        raise RuntimeError(f"the warm kernel for {file} was not idle within {timeout:.0f} s")
+        wait_until(
+            lambda: self.kernel(kernel)["execution_state"] == "idle",
+            max(end - time.monotonic(), 30.0),
+            f"the warm kernel {kernel} for {file} to be idle (GET /api/kernels/{kernel})",
+        )
+        return kernel
 
-    def shutdown_kernels(self) -> None:
-        """End every session and its kernel (after each chapter, so kernels do not pile up)."""
+    def shutdown_kernels(self, timeout: float = KERNEL_TIMEOUT) -> None:
+        """End every session and its kernel (after each chapter, so kernels do not pile up), and
+        wait until the server lists neither: the next test starts from no kernel at all."""
         self._remember()
-        with contextlib.suppress(OSError):
-            for session in self.api("/api/sessions") or []:
-                self.api(f"/api/sessions/{session['id']}", "DELETE", timeout=30)
+
+        def gone():
+            if self.proc is None or self.proc.poll() is not None:
+                return True  # no server: no kernel of it either (`stop` ends what is left)
+            sessions = self.api("/api/sessions") or []
+            kernels = self.api("/api/kernels") or []
+            for session in sessions:  # again for one whose DELETE timed out on a busy server
+                with contextlib.suppress(OSError):
+                    self.api(f"/api/sessions/{session['id']}", "DELETE", timeout=timeout)
+            if not sessions:  # a kernel without a session
+                for kernel in kernels:
+                    with contextlib.suppress(OSError):
+                        self.api(f"/api/kernels/{kernel['id']}", "DELETE", timeout=timeout)
+            return not sessions and not kernels
+
+        wait_until(gone, timeout, "the server to list no session and no kernel after shutting them down")
 
     def _remember(self) -> None:
         """Note the server and every process under it (kernels run in their own sessions)."""
@@ -303,9 +370,9 @@ class LabServer:
         self._remember()
         if self.proc.poll() is None:
             with contextlib.suppress(OSError):
-                self.api("/api/shutdown", "POST", timeout=5)  # shuts its kernels down too
+                self.api("/api/shutdown", "POST", timeout=API_TIMEOUT)  # shuts its kernels down too
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(30)
+                self.proc.wait(60)
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
             if self.proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -351,13 +418,16 @@ CELLS_JS = """() => {
   const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
   if (!panel) return null;
   const status = panel.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status ?? null;
+  const kernel = (panel.querySelector('.jp-Toolbar-kernelName')?.textContent ?? '').trim();
   const cells = Array.from(panel.querySelectorAll('.jp-Notebook .jp-CodeCell')).map((cell) => ({
     prompt: (cell.querySelector('.jp-InputPrompt')?.textContent ?? '').trim(),
     source: Array.from(cell.querySelectorAll('.cm-line'), (l) => l.textContent).join('\\n'),
   }));
-  return {status, cells};
+  return {status, kernel, cells};
 }"""
-"""The open notebook's kernel status and, per code cell, its prompt (``[*]:``, ``[3]:``) and source."""
+"""The open notebook's kernel status (the toolbar's execution indicator: ``idle`` also before
+any kernel is attached), the kernel name its toolbar shows (``No Kernel`` until one is) and, per
+code cell, its prompt (``[*]:``, ``[3]:``) and source."""
 
 ERRORS_JS = """() => {
   const found = [];
@@ -405,12 +475,19 @@ EXPLORERS_JS = """() => {
     if (!panel) return;
     panel.dataset.e2eExplorer = String(i);
     const box = el.getBoundingClientRect();
-    found.push({doc: i, name, sources, rendered: el.isConnected && box.width > 0 && box.height > 0});
+    const rendered = el.isConnected && box.width > 0 && box.height > 0;
+    const values = (d) => (d instanceof Map ? Array.from(d.values()) : Object.values(d));
+    const data = Array.from(doc.all_models).some(
+      (m) => sources.includes(m.name) && values(m.data).some((column) => column.length > 0));
+    // drawn: in the page with a size, data in its sources and every root painted (BokehJS's
+    // document idle: each root view has finished its first render)
+    found.push({doc: i, name, sources, rendered, drawn: rendered && data && doc.is_idle === true});
   });
   return found;
 }"""
 """Every explorer in the page: a Bokeh document whose named sources sit in an ipywidgets panel
-with controls. Tags the panel with ``data-e2e-explorer`` for the locators."""
+with controls; ``rendered`` (its root has a size in the page) and ``drawn`` (also data in
+BokehJS and painted). Tags the panel with ``data-e2e-explorer`` for the locators."""
 
 BOKEH_DOCS_JS = """() => window.Bokeh ? Bokeh.documents.map((doc) => doc.roots().every(
     (r) => { const v = Bokeh.index.find_one(r); return v != null && v.el.isConnected; })) : null"""
@@ -451,105 +528,146 @@ class Chapter:
     def open(self) -> None:
         """Open the chapter by its URL; it must become a notebook (jupytext), not a text editor."""
         self.opened_at = time.monotonic()
-        self.page.goto(self.server.url(f"/lab/tree/{self.file}?reset"), wait_until="domcontentloaded")
-        shown = self.page.wait_for_selector(".jp-NotebookPanel, .jp-FileEditor", timeout=60000)
+        self.page.goto(
+            self.server.url(f"/lab/tree/{self.file}?reset"),
+            wait_until="domcontentloaded",
+            timeout=PAGE_TIMEOUT * 1000,
+        )
+        shown = self.page.wait_for_selector(".jp-NotebookPanel, .jp-FileEditor", timeout=PAGE_TIMEOUT * 1000)
         kind = shown.evaluate("(el) => el.classList.contains('jp-NotebookPanel') ? 'notebook' : 'text'")
         if kind != "notebook":
             raise AssertionError(
                 f"{self.file} opened as plain text, not as a notebook: the jupytext default viewer "
                 "setting (tools/lab_settings.py) did not reach JupyterLab"
             )
-        self._wait_for_kernel(60)
+        self._wait_for_kernel(KERNEL_TIMEOUT)
         self.kernel_ready_s = time.monotonic() - self.opened_at
 
     def load_lab(self) -> None:
         """JupyterLab itself, with no document open, until its file browser lists the chapter."""
-        self.page.goto(self.server.url("/lab?reset"), wait_until="domcontentloaded")
-        self._browser_item().wait_for(timeout=60000)
+        self.page.goto(
+            self.server.url("/lab?reset"), wait_until="domcontentloaded", timeout=PAGE_TIMEOUT * 1000
+        )
+        self._browser_item().wait_for(timeout=PAGE_TIMEOUT * 1000)
 
     def _browser_item(self):
         name = re.compile(f"^{re.escape(self.file)}$")
         text = self.page.locator(".jp-DirListing-itemText", has_text=name)
         return self.page.locator(".jp-DirListing-item").filter(has=text)
 
-    def open_from_browser(self) -> None:
+    def open_from_browser(self, kernel: str | None = None) -> None:
         """Open the chapter in the loaded JupyterLab by a double click in the file browser, as a
-        learner does; the clock (`opened_at`) starts at the double click."""
+        learner does; the clock (`opened_at`) starts at the double click. With ``kernel``, wait
+        until the notebook is attached to that (already running) kernel."""
         item = self._browser_item()
         self.opened_at = time.monotonic()
         item.dblclick()
-        shown = self.page.wait_for_selector(".jp-NotebookPanel, .jp-FileEditor", timeout=60000)
+        shown = self.page.wait_for_selector(".jp-NotebookPanel, .jp-FileEditor", timeout=PAGE_TIMEOUT * 1000)
         if shown.evaluate("(el) => !el.classList.contains('jp-NotebookPanel')"):
             raise AssertionError(f"{self.file} opened as plain text, not as a notebook")
-        self._wait_for_kernel(60)
+        self._wait_for_kernel(KERNEL_TIMEOUT, kernel)
         self.kernel_ready_s = time.monotonic() - self.opened_at
 
     def wait_for_first_plot(self, timeout: float) -> float:
-        """Seconds from `opened_at` to the first explorer drawn (a Bokeh root with a size, in
-        an explorer's panel); fails early with the error when a cell fails."""
+        """Seconds from `opened_at` to the first explorer drawn (in an explorer's panel, with a
+        size, its data in BokehJS and painted); fails early with the error when a cell fails."""
         end = time.monotonic() + timeout
-        drawn = f"() => ({EXPLORERS_JS})().some((e) => e.rendered)"
+        drawn = f"() => ({EXPLORERS_JS})().some((e) => e.drawn)"
         while time.monotonic() < end:
             with contextlib.suppress(PlaywrightTimeout):
                 self.page.wait_for_function(drawn, timeout=1000, polling=50)
                 self.first_plot_s = time.monotonic() - self.opened_at
                 return self.first_plot_s
-            self._accept_kernel_dialog()
             if errors := self.errors():
                 raise AssertionError(f"{self.file}: a cell failed before the first explorer: {errors}")
-        raise ChapterTimeoutError(f"{self.file}: no explorer drawn {timeout:.0f} s after opening")
+        raise ChapterTimeoutError(
+            f"{self.file}: no explorer drawn (a plot with a size, data and painted by BokehJS) "
+            f"{timeout:.0f} s after opening; cells: {self.page.evaluate(CELLS_JS)}"
+        )
 
-    def _wait_for_kernel(self, timeout: float) -> None:
-        """Until the chapter's kernel runs and is idle, in the server and in the page."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            self._accept_kernel_dialog()
-            sessions = [s for s in self.server.api("/api/sessions") or [] if s["path"] == self.file]
-            state = self.page.evaluate(CELLS_JS)
-            if (
-                sessions
-                and sessions[0]["kernel"]["execution_state"] == "idle"
-                and state
-                and state["status"] == "idle"
-            ):
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"{self.file}: the kernel was not idle {timeout:.0f} s after opening")
+    def _wait_for_kernel(self, timeout: float, kernel: str | None = None) -> None:
+        """Until the notebook is attached to its kernel and the kernel is idle, seen from both ends.
 
-    def _accept_kernel_dialog(self) -> None:
+        The page's execution indicator says ``idle`` from the moment the panel exists, before
+        JupyterLab has even looked for a kernel, and a kernel started through the REST API is
+        idle in the server all along: neither alone says the notebook is attached. So: the
+        server has one session for the chapter (on ``kernel`` when given) whose kernel is idle
+        with a websocket connected (the page's), and the page's toolbar names a kernel and says
+        idle, on three reads in a row (the page's own kernel_info request may come in between).
+        """
+        steady = {"reads": 0}
+
+        def attached():
+            self._accept_kernel_dialog(kernel)
+            sessions = self.server.sessions(self.file)
+            page = self.page.evaluate(CELLS_JS) or {}
+            model = self.server.kernel(sessions[0]["kernel"]["id"]) if len(sessions) == 1 else {}
+            state = {
+                "sessions": [s["kernel"]["id"] for s in sessions],
+                "server": {k: model.get(k) for k in ("execution_state", "connections")},
+                "page": {k: page.get(k) for k in ("status", "kernel")},
+            }
+            ok = (
+                len(sessions) == 1
+                and (kernel is None or sessions[0]["kernel"]["id"] == kernel)
+                and model.get("execution_state") == "idle"
+                and (model.get("connections") or 0) >= 1
+                and page.get("status") == "idle"
+                and page.get("kernel") not in ("", "No Kernel", None)
+            )
+            steady["reads"] = steady["reads"] + 1 if ok else 0
+            return state if steady["reads"] >= 3 else None
+
+        wanted = f"kernel {kernel}" if kernel else "its kernel"
+        wait_until(attached, timeout, f"{self.file} attached to {wanted}, idle in the server and in the page")
+
+    def _accept_kernel_dialog(self, kernel: str | None = None) -> None:
         """JupyterLab sometimes asks which kernel to start (when it reads the kernelspec late): a
-        learner then clicks Select, which starts the chapter's own Python 3."""
+        learner then clicks Select, which starts the chapter's own Python 3. Not when the notebook
+        must attach to a running ``kernel``: Select would start another one, so that fails."""
         dialog = self.page.locator(KERNEL_DIALOG)
         with contextlib.suppress(PlaywrightError):
             if dialog.count() and "Select Kernel" in dialog.inner_text(timeout=1000):
+                if kernel is not None:
+                    raise AssertionError(
+                        f"{self.file}: JupyterLab asked for a kernel instead of attaching to {kernel}"
+                    )
                 dialog.locator(".jp-mod-accept").click(timeout=5000)
 
-    def run_all(self) -> None:
-        """Run → Run All Cells, by clicking the menus; fails when no cell starts."""
+    def run_all(self, timeout: float = KERNEL_TIMEOUT) -> None:
+        """Run → Run All Cells, by clicking the menus, once the notebook is attached to its idle
+        kernel (`open`); fails when no cell starts within ``timeout``.
+
+        A second Run All would run every cell twice, so the menu is opened again only while its
+        item is disabled (the notebook not yet the current document), never after the click."""
         started = (
-            "(n) => { const s = (" + CELLS_JS + ")(); "
+            "() => { const s = (" + CELLS_JS + ")(); "
             "return s && s.cells.some((c) => c.prompt.startsWith('[*]') || /^\\[\\d+\\]/.test(c.prompt)); }"
         )
         has_code = bool(self.page.evaluate(CELLS_JS)["cells"])
-        for _attempt in range(3):
-            self._accept_kernel_dialog()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
             self.page.get_by_role("menuitem", name="Run", exact=True).click()
             item = self.page.get_by_role("menuitem", name="Run All Cells", exact=True)
-            item.wait_for()
+            item.wait_for(timeout=PAGE_TIMEOUT * 1000)
             if item.get_attribute("aria-disabled") == "true":  # the notebook is not current yet
                 self.page.keyboard.press("Escape")
-                time.sleep(1)
+                self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click(
+                    position={"x": 5, "y": 5}
+                )  # make it the current document; the menu is read again
                 continue
             item.click()
             if not has_code:
                 return  # a chapter without code cells: nothing starts
             try:
-                self.page.wait_for_function(started, timeout=15000)
+                self.page.wait_for_function(started, timeout=max(end - time.monotonic(), 1.0) * 1000)
                 return
             except PlaywrightTimeout:
-                continue
+                break
         state = self.page.evaluate(CELLS_JS)
-        raise AssertionError(f"{self.file}: Run → Run All Cells started no cell (kernel: {state})")
+        raise AssertionError(
+            f"{self.file}: Run → Run All Cells started no cell within {timeout:.0f} s ({state})"
+        )
 
     def wait_until_done(self, timeout: float) -> list[dict]:
         """Wait until no cell runs and the kernel is idle; on timeout, name the cell that hung."""
@@ -611,7 +729,7 @@ class Chapter:
         return lines[0][:80] if lines else ""
 
     def _note_first_plot(self) -> None:
-        if self.first_plot_s is None and any(e["rendered"] for e in self.explorers()):
+        if self.first_plot_s is None and any(e["drawn"] for e in self.explorers()):
             self.first_plot_s = time.monotonic() - self.opened_at
 
     def errors(self) -> list[dict]:
@@ -635,7 +753,7 @@ class Chapter:
         """The explorer's ipywidgets panel."""
         return self.page.locator(f'[data-e2e-explorer="{explorer["doc"]}"]')
 
-    def idle_explorer(self, explorer: dict, timeout: float = 60.0) -> str:
+    def idle_explorer(self, explorer: dict, timeout: float = 120.0) -> str:
         """Wait until the explorer is not computing (Stop disabled, data steady); its data then."""
         stop = self.panel(explorer).locator("button", has_text="Stop").first
         end = time.monotonic() + timeout

@@ -25,6 +25,7 @@ import pytest
 import yaml
 from _browser import browser_page, require_chromium
 from lab import (
+    CELLS_JS,
     ROOT,
     Chapter,
     ChapterTimeoutError,
@@ -34,6 +35,7 @@ from lab import (
     missing_lab,
     server_python,
     toc_chapters,
+    wait_until,
 )
 from playwright.sync_api import Error as PlaywrightError
 
@@ -43,11 +45,13 @@ PROBE = Path(__file__).with_name("explorer_probe.md")
 CHAPTERS = [*toc_chapters(), PROBE.name]
 SHOTS = ROOT / "artifacts" / "e2e"
 
-CHAPTER_TIMEOUT = 240.0  # s for Run All Cells to finish; the failure names the cell that hung
-REDRAW_WAIT = 30.0  # s for one control change to reach the page before it counts as lost
+# Timeouts, for a loaded 2-core CI machine: each wait ends on a state (cells numbered and the
+# kernel idle, new data in BokehJS), so a generous timeout costs nothing when all is well.
+CHAPTER_TIMEOUT = 300.0  # s for Run All Cells to finish; the failure names the cell that hung
+REDRAW_WAIT = 60.0  # s for one control change to reach the page before it counts as lost
 TIMED_CHANGES = 5  # control changes timed per explorer, back and forth on one control
-BUSY_SLEEP = 60  # s the busy cell keeps the kernel's main shell busy
-BUSY_REDRAW = 30.0  # s for a redraw meanwhile: a redraw that waits for the main shell takes 60
+BUSY_SLEEP = 240  # s the busy cell keeps the kernel's main shell busy
+BUSY_REDRAW = 60.0  # s for a redraw meanwhile: a redraw that waits for the main shell takes 240
 
 # Budgets, written to artifacts/e2e/budgets.json with every run. Per chapter:
 # - warm_open_to_first_plot_s, the budget's own figure: JupyterLab is already loaded in the page
@@ -171,6 +175,8 @@ def test_chapter_runs_in_jupyterlab_and_its_explorers_redraw(lab, file):
             assert not unrendered, f"{file}: Bokeh documents {unrendered} have no view (a blank plot)"
             assert all(e["rendered"] for e in explorers), f"{file}: blank explorer plots: {explorers}"
             if explorers:
+                if chapter.first_plot_s is None:  # painted after the last poll of the run
+                    chapter.wait_for_first_plot(REDRAW_WAIT)
                 record["open_to_first_plot_s"] = round(chapter.first_plot_s, 2)
                 # the same once the kernel is up (JupyterLab loaded, the kernel started and idle)
                 warm = chapter.first_plot_s - chapter.kernel_ready_s
@@ -211,8 +217,11 @@ def test_first_explorer_drawn_soon_after_opening_with_a_warm_kernel(lab, file):
         try:
             chapter.load_lab()
             kernel = lab.warm_session(file)
-            chapter.open_from_browser()
-            sessions = [s["kernel"]["id"] for s in lab.api("/api/sessions") if s["path"] == file]
+            # waits until the page is attached to the warm kernel and both say it is idle: the
+            # page's indicator says idle before JupyterLab has attached, and Run All clicked
+            # then starts (or asks for) a kernel of its own
+            chapter.open_from_browser(kernel)
+            sessions = [s["kernel"]["id"] for s in lab.sessions(file)]
             assert sessions == [kernel], f"{file}: JupyterLab did not attach to the warm kernel"
             chapter.run_all()
             first_plot = chapter.wait_for_first_plot(CHAPTER_TIMEOUT)
@@ -263,7 +272,14 @@ def test_an_explorer_redraws_while_another_cell_runs(lab):
             page.page.wait_for_function(
                 "() => Array.from(document.querySelectorAll('.jp-InputPrompt')).some("
                 "(p) => p.textContent.trim().startsWith('[*]'))",
-                timeout=10000,
+                timeout=CHAPTER_TIMEOUT * 1000,
+            )
+            # the sleep has begun in the kernel (not only queued in the page)
+            kernel = lab.sessions(PROBE.name)[0]["kernel"]["id"]
+            wait_until(
+                lambda: lab.kernel(kernel)["execution_state"] == "busy",
+                CHAPTER_TIMEOUT,
+                f"the kernel {kernel} to be busy with the sleeping cell",
             )
             outcome = chapter.redraw_after(explorer, toggle.back, BUSY_REDRAW)
             busy = page.page.evaluate(
@@ -285,6 +301,13 @@ def test_a_cell_that_hangs_is_named_when_the_chapter_times_out(lab):
         try:
             chapter.open()
             chapter.run_all()
+            # the state the timeout is about: cell 1 done, cell 2 running (however slow the
+            # machine is to get there); then 10 s more of it must be named
+            page.page.wait_for_function(
+                f"() => {{ const s = ({CELLS_JS})(); return s && /^\\[\\d+\\]/.test(s.cells[0].prompt) "
+                "&& s.cells[1].prompt.startsWith('[*]'); }",
+                timeout=CHAPTER_TIMEOUT * 1000,
+            )
             with pytest.raises(ChapterTimeoutError) as failure:
                 chapter.wait_until_done(timeout=10)
             assert "code cell 2 of 3" in str(failure.value) and "sleep(600)" in str(failure.value)
