@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -19,7 +19,7 @@ from gradwidgets import cli
 from gradwidgets.explorers import CATALOG
 
 FUZZ = settings(
-    max_examples=30,
+    max_examples=40,
     deadline=None,  # a hang is caught by the alarm below: a deadline is measured only on return
     derandomize=True,
     database=None,
@@ -136,15 +136,56 @@ TENSORS = st.one_of(
 )
 
 
+X_ANY = st.one_of(st.just(X_GOOD), TENSORS)  # half of the examples start from a good batch,
+Y_ANY = st.one_of(st.just(Y_GOOD), TENSORS)  # so the valid paths are fuzzed too
+LOSS_ANY = st.one_of(st.just("mse"), ANY)
+
+
+VALID = {
+    "num_layers": st.integers(1, 6),
+    "width": st.integers(1, 16),
+    "in_features": st.integers(1, 4),
+    "out_features": st.integers(1, 3),
+    "activation": st.sampled_from(sorted(gw.ACTIVATIONS)),
+    "init": st.sampled_from(sorted(gw.INITS)),
+    "init_gain": st.one_of(st.none(), st.floats(0.1, 3)),
+    "norm": st.sampled_from(gw.NORMS),
+    "residual": st.booleans(),
+    "seed": st.integers(0, 2**63 - 1),
+    "init_scale": st.one_of(st.none(), st.floats(0, 3)),
+    "input_size": st.integers(1, 4),
+    "hidden_size": st.integers(1, 16),
+    "output_size": st.integers(1, 3),
+    "spectral_radius": st.floats(0.1, 3),
+    "name": st.sampled_from(gw.DATASETS),
+    "n": st.integers(1, 64),
+    "seq_len": st.integers(2, 20),
+    "optimizer": st.sampled_from(gw.OPTIMIZERS),
+    "momentum": st.floats(0, 0.99),
+    "clip_norm": st.one_of(st.none(), st.floats(0.01, 10)),
+    "clip_value": st.one_of(st.none(), st.floats(0.01, 10)),
+    "weight_decay": st.floats(0, 0.1),
+    "record_every": st.integers(1, 3),
+    "loss": st.just("mse"),
+}
+"""A valid value per argument: two examples in three draw one, so valid calls are fuzzed too."""
+
+
+def arg(name):
+    """An argument's strategy: usually a valid value, else anything at all."""
+    return st.one_of(VALID[name], VALID[name], ANY) if name in VALID else ANY
+
+
 def kwargs_for(func, required=()):
-    """Strategies for ``func``'s keyword arguments: each present with an arbitrary value, or absent."""
+    """Strategies for ``func``'s keyword arguments: each present with a value, or absent."""
     names = [n for n in inspect.signature(func).parameters if n not in ("self", "defaults")]
-    optional = {n: ANY for n in names if n not in required}
-    return st.fixed_dictionaries({n: ANY for n in required}, optional=optional)
+    optional = {n: arg(n) for n in names if n not in required}
+    return st.fixed_dictionaries({n: arg(n) for n in required}, optional=optional)
 
 
 @FUZZ
 @given(kwargs_for(gw.build_mlp, required=("num_layers",)))
+@example({"num_layers": 4, "norm": "batch", "residual": True})
 def test_build_mlp(kwargs):
     result = call(gw.build_mlp, list(kwargs), **kwargs)
     assert isinstance(result, (nn.Module, ValueError, TypeError))
@@ -159,13 +200,15 @@ def test_build_rnn(kwargs):
 
 @FUZZ
 @given(kwargs_for(gw.make_dataset, required=("name",)))
+@example({"name": "adding", "n": 8, "seq_len": 5})
 def test_make_dataset(kwargs):
     result = call(gw.make_dataset, list(kwargs), **kwargs)
     assert isinstance(result, (gw.Dataset, ValueError, TypeError))
 
 
 @FUZZ
-@given(X=TENSORS, y=TENSORS, loss=ANY, layers=st.one_of(st.none(), ANY))
+@given(X=X_ANY, y=Y_ANY, loss=LOSS_ANY, layers=st.one_of(st.none(), ANY))
+@example(X=X_GOOD, y=Y_GOOD, loss="mse", layers=None)
 def test_gradient_profile_leaves_the_model_as_it_was(X, y, loss, layers):
     model = small_model()
     before = state(model)
@@ -177,7 +220,8 @@ def test_gradient_profile_leaves_the_model_as_it_was(X, y, loss, layers):
 
 
 @FUZZ
-@given(X=TENSORS, y=TENSORS, loss_fn=st.one_of(st.none(), ANY))
+@given(X=X_ANY, y=Y_ANY, loss_fn=st.one_of(st.none(), LOSS_ANY))
+@example(X=X_GOOD, y=Y_GOOD, loss_fn=None)
 def test_diagnose_leaves_the_model_as_it_was(X, y, loss_fn):
     model = small_model().train()
     before = state(model)
@@ -187,16 +231,21 @@ def test_diagnose_leaves_the_model_as_it_was(X, y, loss_fn):
 
 
 TRAIN_ARGS = st.fixed_dictionaries(
-    {"steps": st.one_of(st.integers(-1, 5), st.sampled_from([10**9, 2.0, None, True])), "lr": ANY},
+    {
+        "steps": st.one_of(st.integers(-1, 5), st.sampled_from([10**9, 2.0, None, True])),
+        "lr": st.one_of(st.just(0.1), ANY),
+    },
     optional={
-        n: ANY
+        n: arg(n)
         for n in ("optimizer", "momentum", "clip_norm", "clip_value", "weight_decay", "record_every", "loss")
     },
 )
 
 
 @FUZZ
-@given(X=TENSORS, y=TENSORS, kwargs=TRAIN_ARGS)
+@given(X=X_ANY, y=Y_ANY, kwargs=TRAIN_ARGS)
+@example(X=X_GOOD, y=Y_GOOD, kwargs={"steps": 3, "lr": 0.1, "clip_norm": 1.0})
+@example(X=X_GOOD, y=Y_GOOD, kwargs={"steps": 5, "lr": 1e5})  # diverges: a result
 def test_train_gives_a_history_or_names_the_argument_and_then_leaves_the_model_as_it_was(X, y, kwargs):
     model = small_model()
     before = state(model)
