@@ -64,3 +64,36 @@ def load_script(monkeypatch):
         return module
 
     return load
+
+
+# The plots tests' networks: a 6-layer profile (and one with a NaN weight), a clipped run, a
+# diverged run.
+@pytest.fixture(scope="module")
+def data():
+    d = gw.make_dataset("spirals", 128)
+    return d.X, d.y.float()
+
+
+@pytest.fixture(scope="module")
+def profile(data):
+    return gw.gradient_profile(gw.build_mlp(6), *data)
+
+
+@pytest.fixture(scope="module")
+def nan_profile(data):
+    model = gw.build_mlp(6)
+    with torch.no_grad():
+        model.hidden_linears[2].weight[0, 0] = float("nan")
+    return gw.gradient_profile(model, *data)
+
+
+@pytest.fixture(scope="module")
+def history(data):
+    return gw.train(gw.build_mlp(4), *data, steps=30, lr=0.1, clip_norm=0.05, record_every=3)
+
+
+@pytest.fixture(scope="module")
+def diverged():
+    d = gw.make_dataset("regression", 128)
+    model = gw.build_mlp(4, in_features=1, activation="relu", init="normal", init_scale=3.0)
+    return gw.train(model, d.X, d.y, steps=50, lr=1.0)

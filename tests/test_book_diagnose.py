@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 import gradwidgets as gw
+from gradwidgets.core import thresholds as th
 from gradwidgets.explorers.casestudies import cnn_flow, sequence_memory
 from gradwidgets.lessons.casestudies import build_cnn, build_sequence_model, input_grad_norms
 
@@ -95,7 +96,7 @@ def test_relu_saturated_column_and_dead_units(chapter):
     of a layer's units are silent on this batch: that is why the dead threshold sits at one half.'"""
     p = chapter["healthy"].profile
     assert p.saturation.min() >= 0.3
-    assert 0.25 < p.dead_fraction.max() < gw.core.diagnosis.DEAD_FRACTION
+    assert 0.25 < p.dead_fraction.max() < gw.core.thresholds.DEAD_FRACTION
 
 
 def test_wide_tanh_raises_two_flags_both_about_init(chapter):
@@ -120,12 +121,11 @@ def test_nan_remedy_says_where_it_came_from(chapter):
 def test_thresholds_quoted_in_the_chapter():
     """'below 10^-4 times the largest one at layer l or nearer the output, or below 10^-6';
     'above 10^3 times the median ... or above 10^3'; 'more than half'; 'below 5%'."""
-    dg = gw.core.diagnosis
-    assert (dg.VANISHING_RELATIVE, dg.VANISHING_ABSOLUTE) == (1e-4, 1e-6)
-    assert (dg.EXPLODING_RELATIVE, dg.EXPLODING_ABSOLUTE) == (1e3, 1e3)
-    assert dg.SATURATED_FRACTION == dg.DEAD_FRACTION == 0.5
+    assert (th.VANISHING_RELATIVE, th.VANISHING_ABSOLUTE) == (1e-4, 1e-6)
+    assert (th.EXPLODING_RELATIVE, th.EXPLODING_ABSOLUTE) == (1e3, 1e3)
+    assert th.SATURATED_FRACTION == th.DEAD_FRACTION == 0.5
     assert gw.SATURATION_THRESHOLD == 0.05
-    assert set(dg.SATURATING_ACTIVATIONS) == {"sigmoid", "tanh", "elu", "selu"}
+    assert set(th.SATURATING_ACTIVATIONS) == {"sigmoid", "tanh", "elu", "selu"}
 
 
 def test_float32_rounds_away_an_update_below_the_vanishing_bound():
@@ -140,7 +140,7 @@ def test_exploding_absolute_bound_beats_a_whole_layer():
     """'at lr = 0.01, one step would move the layer by more than 10, more than the norm of a whole
     initialised 64 x 64 layer.'"""
     layer = gw.build_mlp(2, width=64, init="xavier_normal").hidden_linears[1]
-    assert 0.01 * gw.core.diagnosis.EXPLODING_ABSOLUTE >= 10 > float(layer.weight.detach().norm())
+    assert 0.01 * gw.core.thresholds.EXPLODING_ABSOLUTE >= 10 > float(layer.weight.detach().norm())
 
 
 # ---- a deep CNN

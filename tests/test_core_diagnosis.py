@@ -11,6 +11,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 import gradwidgets as gw
 from gradwidgets.core import diagnosis as dg
+from gradwidgets.core import thresholds as th
 from gradwidgets.core.diagnosis import diagnose
 from gradwidgets.core.layers import layer_weights
 
@@ -209,11 +210,11 @@ def test_flags_follow_the_thresholds_at_their_edges():
             loss=1.0,
         )
 
-    rel = dg.VANISHING_RELATIVE
+    rel = th.VANISHING_RELATIVE
     assert dg.flag_layers(profile([0.99 * rel, 1.0])) == (("vanishing",), ())
     assert dg.flag_layers(profile([1.01 * rel, 1.0])) == ((), ())
-    assert dg.flag_layers(profile([0.5 * dg.VANISHING_ABSOLUTE])) == (("vanishing",),)
-    assert dg.flag_layers(profile([1.01 * dg.EXPLODING_ABSOLUTE])) == (("exploding",),)
+    assert dg.flag_layers(profile([0.5 * th.VANISHING_ABSOLUTE])) == (("vanishing",),)
+    assert dg.flag_layers(profile([1.01 * th.EXPLODING_ABSOLUTE])) == (("exploding",),)
     assert dg.flag_layers(profile([1.5e3, 1.0, 1.0]))[0] == ("exploding",)
     assert dg.flag_layers(profile([1.0, 1.0]), frozen=(False, True)) == ((), ())
     assert dg.flag_layers(profile([0.0, 1.0]), frozen=(True, False)) == (
@@ -228,8 +229,8 @@ def test_flags_follow_the_thresholds_at_their_edges():
 
 def test_thresholds_match_the_plots_zones():
     plots = pytest.importorskip("gradwidgets.plots")
-    assert plots.VANISHING_BELOW is dg.VANISHING_ABSOLUTE
-    assert plots.EXPLODING_ABOVE is dg.EXPLODING_ABSOLUTE
+    assert plots.VANISHING_BELOW is th.VANISHING_ABSOLUTE
+    assert plots.EXPLODING_ABOVE is th.EXPLODING_ABSOLUTE
 
 
 def _assert_untouched(model, before, grads, modes):

@@ -5,8 +5,8 @@ import json
 import torch
 from torch import nn
 
-from gradwidgets.core import diagnosis as dg
 from gradwidgets.core import report as rp
+from gradwidgets.core import thresholds as th
 from gradwidgets.core.diagnosis import diagnose
 
 
@@ -21,7 +21,7 @@ def test_report_text_html_and_dict(spirals, monkeypatch):
     text = repr(report)
     assert text.startswith("Report(Sequential: loss cross_entropy = ")
     assert "vanishing" in text and "|dL/dW|" in text and "in<b>&" in text
-    assert f"< {dg.VANISHING_RELATIVE:g} x the largest" in text and f"> {dg.DEAD_FRACTION:.0%}" in text
+    assert f"< {th.VANISHING_RELATIVE:g} x the largest" in text and f"> {th.DEAD_FRACTION:.0%}" in text
     assert "see: activations.html" in text and str(report) == text
     page = report._repr_html_()
     assert "<table" in page and "in&lt;b&gt;&amp;" in page and "in<b>&" not in page
@@ -34,4 +34,4 @@ def test_report_text_html_and_dict(spirals, monkeypatch):
     assert data["layers"][0]["flags"] == ["vanishing"] and data["layers"][0]["saturation"] == 0.0
     assert data["layers"][1]["saturation"] is None  # no activation after the output layer: NaN -> null
     assert data["remedies"][0]["links"][0].startswith("https://example.org/book/")
-    assert set(data["thresholds"]) == set(dg.FLAGS)
+    assert set(data["thresholds"]) == set(th.FLAGS)

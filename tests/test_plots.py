@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from bokeh.core.property.vectorization import Field, Value
 from bokeh.embed import file_html, json_item
 from bokeh.models import ColumnDataSource, GlyphRenderer, Plot
@@ -22,40 +21,9 @@ from gradwidgets.plots.theme import PALETTE
 
 
 @pytest.fixture(scope="module")
-def data():
-    d = gw.make_dataset("spirals", 128)
-    return d.X, d.y.float()
-
-
-@pytest.fixture(scope="module")
-def profile(data):
-    return gw.gradient_profile(gw.build_mlp(6), *data)
-
-
-@pytest.fixture(scope="module")
-def nan_profile(data):
-    model = gw.build_mlp(6)
-    with torch.no_grad():
-        model.hidden_linears[2].weight[0, 0] = float("nan")
-    return gw.gradient_profile(model, *data)
-
-
-@pytest.fixture(scope="module")
 def mixed_profile(profile):
     """One layer of each kind a log axis must handle: normal, nan, inf, exactly 0, huge."""
     return dataclasses.replace(profile, weight_grad_norm=np.array([1e-3, np.nan, np.inf, 0.0, 1e5, 2e-9]))
-
-
-@pytest.fixture(scope="module")
-def history(data):
-    return gw.train(gw.build_mlp(4), *data, steps=30, lr=0.1, clip_norm=0.05, record_every=3)
-
-
-@pytest.fixture(scope="module")
-def diverged():
-    d = gw.make_dataset("regression", 128)
-    model = gw.build_mlp(4, in_features=1, activation="relu", init="normal", init_scale=3.0)
-    return gw.train(model, d.X, d.y, steps=50, lr=1.0)
 
 
 @pytest.fixture(scope="module")

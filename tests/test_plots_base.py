@@ -6,21 +6,9 @@ import numpy as np
 import pytest
 from bokeh.models import BoxAnnotation, ColumnDataSource, Label, LogScale
 
-import gradwidgets as gw
 from gradwidgets import plots
 from gradwidgets.plots.base import _LOG_HEIGHT, _log_columns, _log_figure, _log_series, _pow10
 from gradwidgets.plots.theme import BLUE, VERMILLION, style
-
-
-@pytest.fixture(scope="module")
-def data():
-    d = gw.make_dataset("spirals", 128)
-    return d.X, d.y.float()
-
-
-@pytest.fixture(scope="module")
-def profile(data):
-    return gw.gradient_profile(gw.build_mlp(6), *data)
 
 
 @pytest.fixture(scope="module")

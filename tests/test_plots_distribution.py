@@ -4,7 +4,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 from bokeh.models import ColumnDataSource, HoverTool
 from test_plots import _check_columns, _fields, _glyph_renderers, _plots
 
@@ -22,20 +21,6 @@ from gradwidgets.plots.theme import BLACK, ORANGE
 def profile():
     d = gw.make_dataset("spirals", 64)
     return gw.gradient_profile(gw.build_mlp(4), d.X, d.y.float())
-
-
-@pytest.fixture(scope="module")
-def data():
-    d = gw.make_dataset("spirals", 128)
-    return d.X, d.y.float()
-
-
-@pytest.fixture(scope="module")
-def nan_profile(data):
-    model = gw.build_mlp(6)
-    with torch.no_grad():
-        model.hidden_linears[2].weight[0, 0] = float("nan")
-    return gw.gradient_profile(model, *data)
 
 
 def test_band_is_mean_plus_minus_std_and_broken_layers_get_a_marker_above_it(profile):

@@ -31,13 +31,6 @@ def clipped_history():
     return gw.train(gw.build_mlp(4), d.X, d.y.float(), steps=30, lr=0.1, clip_norm=0.05, record_every=3)
 
 
-@pytest.fixture(scope="module")
-def diverged():
-    d = gw.make_dataset("regression", 128)
-    model = gw.build_mlp(4, in_features=1, activation="relu", init="normal", init_scale=3.0)
-    return gw.train(model, d.X, d.y, steps=50, lr=1.0)
-
-
 def test_cells_go_record_by_record_with_log10_of_each_norm(history):
     norms = np.array([[1.0, 100.0, 0.0], [np.inf, 1e-3, 10.0]])
     h = dataclasses.replace(

@@ -2,33 +2,12 @@
 
 import numpy as np
 import pytest
-import torch
 from bokeh.embed import json_item
 from bokeh.models import ColumnDataSource, HoverTool, LogScale
 from test_plots import _check_columns, _fields
 from test_plots_base import _assert_log_figure
 
-import gradwidgets as gw
 from gradwidgets import plots
-
-
-@pytest.fixture(scope="module")
-def data():
-    d = gw.make_dataset("spirals", 128)
-    return d.X, d.y.float()
-
-
-@pytest.fixture(scope="module")
-def profile(data):
-    return gw.gradient_profile(gw.build_mlp(6), *data)
-
-
-@pytest.fixture(scope="module")
-def nan_profile(data):
-    model = gw.build_mlp(6)
-    with torch.no_grad():
-        model.hidden_linears[2].weight[0, 0] = float("nan")
-    return gw.gradient_profile(model, *data)
 
 
 def test_gradient_norm_columns_equal_the_profile(profile):

@@ -1,30 +1,10 @@
 """gradwidgets.plots.training: loss and gradient norms against the step, and where a run diverged."""
 
 import numpy as np
-import pytest
 from bokeh.models import ColumnDataSource, LabelSet, LogScale
 from test_plots import _check_columns, _glyph_renderers, _plots
 
-import gradwidgets as gw
 from gradwidgets import plots
-
-
-@pytest.fixture(scope="module")
-def data():
-    d = gw.make_dataset("spirals", 128)
-    return d.X, d.y.float()
-
-
-@pytest.fixture(scope="module")
-def history(data):
-    return gw.train(gw.build_mlp(4), *data, steps=30, lr=0.1, clip_norm=0.05, record_every=3)
-
-
-@pytest.fixture(scope="module")
-def diverged():
-    d = gw.make_dataset("regression", 128)
-    model = gw.build_mlp(4, in_features=1, activation="relu", init="normal", init_scale=3.0)
-    return gw.train(model, d.X, d.y, steps=50, lr=1.0)
 
 
 def test_training_columns_equal_the_history(history):

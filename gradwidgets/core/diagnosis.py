@@ -18,26 +18,12 @@ from .thresholds import (
     EXPLODING_RELATIVE,
     FLAGS,
     SATURATED_FRACTION,
-    SATURATING_ACTIVATIONS,
     THRESHOLDS,
     VANISHING_ABSOLUTE,
     VANISHING_RELATIVE,
 )
 
-__all__ = [  # the thresholds live in .thresholds; named here too, as the book says
-    "DEAD_FRACTION",
-    "EXPLODING_ABSOLUTE",
-    "EXPLODING_RELATIVE",
-    "FLAGS",
-    "SATURATED_FRACTION",
-    "SATURATING_ACTIVATIONS",
-    "THRESHOLDS",
-    "VANISHING_ABSOLUTE",
-    "VANISHING_RELATIVE",
-    "diagnose",
-    "flag_layers",
-    "suggest",
-]
+__all__ = ["diagnose", "flag_layers", "suggest"]
 
 _RNN_TYPES = ("RNN", "RNNCell")  # vanilla recurrences (LSTM and GRU are the remedy)
 

@@ -13,12 +13,8 @@ singular values of Jacobian products in :mod:`~gradwidgets.plots.spectrum`, case
 descent in their own modules, the shared log-scale conventions in :mod:`~gradwidgets.plots.base`
 and colours, toolbar and status colours in :mod:`~gradwidgets.plots.theme`.
 
-Log-scale plots cannot show zero, NaN or infinity, so their columns carry them separately:
-``y`` is the value where it is finite and positive (else NaN, which Bokeh skips), ``y_bad`` puts
-a red x at the top of the plot for a non-finite value and ``y_zero`` a triangle at the bottom
-for an exact zero. ``zone_lo``/``zone_hi`` are invisible points that keep both shaded zones,
-vanishing (below :data:`VANISHING_BELOW`) and exploding (above :data:`EXPLODING_ABOVE`), in
-view, so a learner always sees how far the gradients sit from them.
+Log-scale plots keep zero, NaN and infinity in separate columns and keep both shaded zones in
+view: see :mod:`~gradwidgets.plots.base`.
 """
 
 from .activation import (
