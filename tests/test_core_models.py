@@ -82,3 +82,10 @@ def test_preactivations_are_what_the_activation_sees():
     assert len(zs) == 4
     for z, ref in zip(zs, seen, strict=True):
         torch.testing.assert_close(z, ref)
+
+
+@pytest.mark.parametrize("bad", ["x", None, torch.ones(3), torch.ones(2, 3)])
+def test_spectral_radius_takes_a_square_matrix_only(bad):
+    with pytest.raises(ValueError, match=r"^weight must be a square 2-D tensor"):
+        gw.spectral_radius(bad)
+    assert gw.spectral_radius(torch.diag(torch.tensor([0.5, -2.0]))) == pytest.approx(2.0)

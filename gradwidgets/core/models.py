@@ -240,5 +240,8 @@ def build_rnn(
 
 
 def spectral_radius(weight: torch.Tensor) -> float:
-    """Largest absolute eigenvalue of a square matrix."""
+    """Largest absolute eigenvalue of a square matrix (a 2-D tensor)."""
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or weight.shape[0] != weight.shape[1]:
+        shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
+        raise ValueError(f"weight must be a square 2-D tensor, got {shape}")
     return float(torch.linalg.eigvals(weight.detach().double()).abs().max())
