@@ -138,3 +138,17 @@ def test_submodules_must_be_a_non_empty_list_of_the_models_modules():
         check_submodules("layers", [model[0], nn.Linear(2, 3)], model)
     with pytest.raises(ValueError, match=r"^layers\[0\]=3 is not a module;"):
         check_submodules("layers", [3], model)
+
+
+def test_numpy_integers_and_bools_count_as_ints_and_bools():
+    """Values from ``np.arange`` or a numpy comparison are what people loop over and pass on."""
+    assert check_int("depth", np.int64(5), 1) == 5 and type(check_int("depth", np.int64(5), 1)) is int
+    assert check_seed("seed", np.uint32(7)) == 7
+    assert check_choice("depth", np.int64(5), (2, 5, 10)) == 5
+    assert check_bool("residual", np.bool_(True)) is True
+    for bad in (np.bool_(True), np.float64(5.0)):
+        with pytest.raises(ValueError, match=r"it must be an integer"):
+            check_int("depth", bad, 1)
+    with pytest.raises(ValueError, match=r"is not supported"):
+        check_choice("residual", np.int64(1), (False, True))
+    assert check_choice("residual", np.bool_(False), (False, True)) == np.bool_(False)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 __all__ = [
@@ -43,12 +45,17 @@ MAX_SEED = 2**63 - 1
 """The largest seed torch's generators take as a non-negative int64."""
 
 
+def _is_int(value: Any) -> bool:
+    """An integer of Python or numpy (``np.int64`` from ``np.arange``), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def _same(value: Any, option: Any) -> bool:
     """``value == option``, except that a bool matches only a bool (True is not 1) and an int
     option only an int (a depth of 5.0 is refused; a learning rate of 1 matches 1.0)."""
-    if isinstance(value, bool) or isinstance(option, bool):
-        return value is option
-    if isinstance(option, int) and not isinstance(value, int):
+    if isinstance(value, (bool, np.bool_)) or isinstance(option, bool):
+        return isinstance(value, (bool, np.bool_)) and isinstance(option, bool) and bool(value) is option
+    if _is_int(option) and not _is_int(value):
         return False
     try:
         return bool(value == option)
@@ -73,8 +80,9 @@ def check_choice(arg: str, value: Any, allowed: Iterable[Any]) -> Any:
 
 
 def check_int(arg: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    """Return ``value`` if it is an int (not a bool) in ``[minimum, maximum]``; else raise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    """Return ``value`` as an int if it is an integer (Python's or numpy's, not a bool) in
+    ``[minimum, maximum]``; else raise."""
+    if not _is_int(value) or value < minimum:
         bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
         raise ValueError(f"{arg}={value!r} is not allowed; it must be an integer {bound}")
     if maximum is not None and value > maximum:
@@ -98,10 +106,10 @@ def check_positive(arg: str, value: Any, allow_zero: bool = False, maximum: floa
 
 
 def check_bool(arg: str, value: Any) -> bool:
-    """Return ``value`` if it is True or False (not 0, 1 or a string); else raise."""
-    if not isinstance(value, bool):
+    """Return ``value`` if it is True or False (numpy's too; not 0, 1 or a string); else raise."""
+    if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{arg}={value!r} is not allowed; it must be True or False")
-    return value
+    return bool(value)
 
 
 def check_seed(arg: str, value: Any) -> int:
