@@ -102,10 +102,10 @@ def input_shape(text: str | None, model: nn.Module, factory) -> tuple[int, ...]:
 def check_options(args: argparse.Namespace) -> None:
     """The numeric options, by :mod:`gradwidgets.core.checks` (before the user's code runs)."""
     try:
-        check_int("--batch", args.batch, 2)
-        check_seed("--seed", args.seed)
+        args.batch = check_int("--batch", args.batch, 2)
+        args.seed = check_seed("--seed", args.seed)
         if args.classes is not None:
-            check_int("--classes", args.classes, 2, MAX_SEED)
+            args.classes = check_int("--classes", args.classes, 2, MAX_SEED)
     except ValueError as err:
         raise CliError(str(err)) from err
 

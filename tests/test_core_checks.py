@@ -152,3 +152,10 @@ def test_numpy_integers_and_bools_count_as_ints_and_bools():
     with pytest.raises(ValueError, match=r"is not supported"):
         check_choice("residual", np.int64(1), (False, True))
     assert check_choice("residual", np.bool_(False), (False, True)) == np.bool_(False)
+
+
+def test_numbers_beyond_floats_range_are_refused_not_overflowed():
+    with pytest.raises(ValueError, match=r"it must be a finite number > 0$"):
+        check_positive("lr", 10**400)
+    with pytest.raises(ValueError, match=r"needs about .* TiB"):
+        check_memory("make_dataset(n=10**400)", 10**400)

@@ -2,6 +2,7 @@
 
 import time
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -106,3 +107,11 @@ def test_recurrent_layers_count_each_time_step():
     assert limits.activation_bytes(rnn, X, copies=1) == 4 * 4 * (50 * 8 + 1)
     lstm = nn.LSTM(2, 8, num_layers=2, bidirectional=True)
     assert limits.activation_bytes(lstm, X, copies=1) == 4 * 4 * 50 * 8 * 2 * 2
+
+
+def test_a_numpy_size_cannot_wrap_the_estimate_around():
+    """np.int64 arithmetic wraps at 2**63: the estimate must be taken in Python ints."""
+    with pytest.raises(ValueError, match=r"^make_dataset\(.*needs about"):
+        gw.make_dataset("spirals", n=np.int64(2**58))
+    with pytest.raises(ValueError, match=r"needs about"):
+        gw.build_mlp(2, width=np.int64(3_037_000_500))

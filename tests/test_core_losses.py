@@ -76,3 +76,19 @@ def test_split_output_reads_tuples_dicts_and_dataclasses_by_one_rule():
             ValueError, match=rf"^model returned {shown} this cannot measure; accepted: a tensor"
         ):
             split_output(bad)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.uint8, torch.int16])
+def test_cross_entropy_takes_integer_labels_of_any_width(dtype):
+    out = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+    expected = nn.functional.cross_entropy(out, torch.tensor([0, 1]))
+    assert torch.equal(compute_loss("cross_entropy", out, torch.tensor([0, 1], dtype=dtype)), expected)
+
+
+def test_the_users_own_error_keeps_its_type_even_when_it_mentions_a_size():
+    class Picky(nn.Module):
+        def forward(self, x):
+            raise RuntimeError("my own check: sample size too small")
+
+    with pytest.raises(RuntimeError, match=r"^my own check: sample size too small$"):
+        run_forward(Picky(), torch.ones(2, 3))

@@ -35,7 +35,7 @@ def test_a_snapshot_puts_back_modes_flags_buffers_rng_and_threads():
 
 
 def test_values_are_put_back_only_on_an_error_with_on_error_only():
-    model = _model()
+    model, threads = _model(), torch.get_num_threads()
     values = [p.detach().clone() for p in model.parameters()]
     with pytest.raises(KeyboardInterrupt), kept(model, values=True, on_error_only=True):
         _mess(model)
@@ -45,4 +45,4 @@ def test_values_are_put_back_only_on_an_error_with_on_error_only():
     with kept(model, values=True, on_error_only=True):
         _mess(model)
     assert not model.training  # no error: kept as the block left it
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)  # the block changed it, and no error put it back

@@ -218,3 +218,23 @@ def test_log_loss_takes_numbers_tensors_and_model_outputs_only():
         with pytest.raises(ValueError, match=r"^value: a loss must be a number"):
             w.log_loss(torch.ones(3))
     assert w.history().loss.tolist() == [0.5, 0.25]
+
+
+def test_a_parameter_that_takes_no_hook_leaves_none_of_the_others_behind():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    last = model[2].bias
+
+    def refuse(hook):
+        raise RuntimeError("no hooks here")
+
+    last.register_post_accumulate_grad_hook = refuse
+    with pytest.raises(RuntimeError, match="no hooks here"):
+        watch(model, live=False)
+    assert all(not getattr(p, "_post_accumulate_grad_hooks", None) for p in model.parameters())
+
+
+def test_a_lazy_model_is_named_before_any_hook():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.LazyLinear(1))
+    with pytest.raises(ValueError, match=r"model \(Sequential\) has lazy parameters"):
+        watch(model, live=False)
+    assert all(not getattr(p, "_post_accumulate_grad_hooks", None) for p in model[0].parameters())

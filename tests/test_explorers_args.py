@@ -39,3 +39,19 @@ def test_value_checks():
         with pytest.raises(ValueError, match=r"b=.* is not allowed; it must be a finite number"):
             finite("b", bad)
     assert same(1, 1.0) and not same(1.0, 1) and not same(1, True) and same(None, None)
+
+
+def test_a_rate_or_gain_the_factory_accepts_is_one_the_computation_accepts():
+    """Above the core's bound on rates, a factory refuses; it never hands the kernel a setting
+    that would fail when shown."""
+    from gradwidgets.core.limits import MAX_RATE
+    from gradwidgets.explorers import clipping, jacobian_spectrum, learning_rate, norm_training
+
+    for make in (
+        lambda: norm_training(lr=MAX_RATE * 10),
+        lambda: clipping(thresholds=(1e40,)),
+        lambda: learning_rate(lrs=(1e300,)),
+        lambda: jacobian_spectrum(gains=(10**400,)),
+    ):
+        with pytest.raises(ValueError, match=r"it must be a finite number > 0 and <= 1e\+06"):
+            make()

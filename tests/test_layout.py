@@ -140,3 +140,16 @@ def test_a_module_has_a_test_file_named_after_it(module):
     parts = [p.lstrip("_") for p in module.split(".")[1:]]
     expected = COVERED_ELSEWHERE.get(module, f"test_{'_'.join(parts)}.py")
     assert (ROOT / "tests" / expected).exists(), f"{module} has no tests/{expected}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _rank(m) <= LAYERS["lessons"]))
+def test_core_and_lessons_need_torch_and_numpy_only(module):
+    """The table's "needs" column: no plotting or notebook stack below plots/, even lazily."""
+    heavy = {"bokeh", "ipywidgets", "jupyter_bokeh", "IPython"}
+    found = set()
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    assert not found & heavy, f"{module} imports {sorted(found & heavy)}"

@@ -53,8 +53,9 @@ def _is_int(value: Any) -> bool:
 def _same(value: Any, option: Any) -> bool:
     """``value == option``, except that a bool matches only a bool (True is not 1) and an int
     option only an int (a depth of 5.0 is refused; a learning rate of 1 matches 1.0)."""
-    if isinstance(value, (bool, np.bool_)) or isinstance(option, bool):
-        return isinstance(value, (bool, np.bool_)) and isinstance(option, bool) and bool(value) is option
+    bools = (bool, np.bool_)
+    if isinstance(value, bools) or isinstance(option, bools):
+        return isinstance(value, bools) and isinstance(option, bools) and bool(value) == bool(option)
     if _is_int(option) and not _is_int(value):
         return False
     try:
@@ -96,7 +97,10 @@ def check_positive(arg: str, value: Any, allow_zero: bool = False, maximum: floa
     ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not ok_type and hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # a 0-d tensor or array
         ok_type, value = True, value.item()
-    v = float(value) if ok_type and not isinstance(value, complex) else math.nan
+    try:
+        v = float(value) if ok_type and not isinstance(value, complex) else math.nan
+    except OverflowError:  # an int beyond float's range (10**400)
+        v = math.nan
     ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0) and (maximum is None or v <= maximum)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
@@ -132,6 +136,11 @@ def check_model(arg: str, model: Any) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise ValueError(f"{arg} must be a torch.nn.Module, got {type(model).__name__}")
     for p in model.parameters():
+        if isinstance(p, nn.parameter.UninitializedParameter):
+            raise ValueError(
+                f"{arg} ({type(model).__name__}) has lazy parameters not yet initialised; "
+                "run it once on a batch first (e.g. model(X)) so that they get their shapes"
+            )
         if p.is_meta:
             raise ValueError(
                 f"{arg} ({type(model).__name__}) has parameters on the 'meta' device, which hold no "
@@ -182,6 +191,7 @@ def max_bytes(limit: int | None = None) -> int:
 
 
 def _human(nbytes: float) -> str:
+    nbytes = float(min(nbytes, 2**100))  # an int of any size; past 2**100 the count says enough
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
         if nbytes < 1024 or unit == "TiB":
             return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"

@@ -106,10 +106,10 @@ def make_dataset(name: str, n: int = 256, seed: int = 0, seq_len: int = 50) -> D
     Dataset
     """
     check_choice("name", name, DATASETS)
-    check_int("n", n, 1)
+    n = check_int("n", n, 1)
     g = torch.Generator().manual_seed(check_seed("seed", seed))
     if name == "adding":
-        check_int("seq_len", seq_len, 2)
+        seq_len = check_int("seq_len", seq_len, 2)
     shown = f", seq_len={seq_len}" if name == "adding" else ""
     check_memory(f"make_dataset({name!r}, n={n}{shown})", dataset_bytes(name, n, seq_len))
     if name == "adding":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import traceback
 from collections.abc import Callable, Mapping
 
 import torch
@@ -59,9 +61,16 @@ def run_forward(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     try:
         return model(X)
     except (RuntimeError, ValueError, AssertionError) as err:
-        if _MISFIT.search(str(err)):
+        if _MISFIT.search(str(err)) and _raised_by_torch(err):
             raise ValueError(f"X of shape {tuple(X.shape)} does not fit the model: {err}") from err
-        raise
+        raise  # the user's own error, with its own type
+
+
+def _raised_by_torch(err: BaseException) -> bool:
+    """True when the innermost Python frame of ``err`` is in torch (a layer rejecting X), not in
+    the user's own code (which may mention a size for reasons of its own)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    return bool(frames) and f"{os.sep}torch{os.sep}" in frames[-1].filename
 
 
 def compute_loss(loss: LossSpec, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -85,7 +94,7 @@ def compute_loss(loss: LossSpec, output: torch.Tensor, y: torch.Tensor) -> torch
                 f"y holds labels {int(y.min())}..{int(y.max())} but the model outputs "
                 f"{tuple(output.shape)}; cross_entropy needs labels in 0..num_outputs-1"
             )
-        value = nn.functional.cross_entropy(output, y)
+        value = nn.functional.cross_entropy(output, y.long())  # int32, uint8, bool labels too
     else:  # reached only from a caller that did not run check_loss at its entry
         check_loss("loss", loss)
     if not isinstance(value, torch.Tensor) or value.numel() != 1:

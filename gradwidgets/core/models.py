@@ -121,18 +121,18 @@ def build_mlp(
     MLP
         The model; ``model.hidden_linears`` lists the hidden layers, input to output.
     """
-    check_int("num_layers", num_layers, 1, MAX_LAYERS)
-    check_int("width", width, 1)
-    check_int("in_features", in_features, 1)
-    check_int("out_features", out_features, 1)
+    num_layers = check_int("num_layers", num_layers, 1, MAX_LAYERS)
+    width = check_int("width", width, 1)
+    in_features = check_int("in_features", in_features, 1)
+    out_features = check_int("out_features", out_features, 1)
     act = get_activation(activation)
     scheme = get_init(init)
     check_choice("norm", norm, NORMS)
     if init_gain is not None:
-        check_positive("init_gain", init_gain, allow_zero=True)
+        init_gain = check_positive("init_gain", init_gain, allow_zero=True)
     if init_scale is not None:
-        check_positive("init_scale", init_scale, allow_zero=True)
-    check_bool("residual", residual)
+        init_scale = check_positive("init_scale", init_scale, allow_zero=True)
+    residual = check_bool("residual", residual)
     gen = torch.Generator().manual_seed(check_seed("seed", seed))
     size = mlp_bytes(num_layers, width, in_features, out_features, norm)
     check_memory(f"build_mlp(num_layers={num_layers}, width={width}, in_features={in_features})", size)
@@ -213,9 +213,9 @@ def build_rnn(
     -------
     ElmanRNN
     """
-    check_int("input_size", input_size, 1)
-    check_int("hidden_size", hidden_size, 1, MAX_HIDDEN)
-    check_int("output_size", output_size, 1)
+    input_size = check_int("input_size", input_size, 1)
+    hidden_size = check_int("hidden_size", hidden_size, 1, MAX_HIDDEN)
+    output_size = check_int("output_size", output_size, 1)
     check_choice("activation", activation, ("tanh", "relu"))
     rho = check_positive("spectral_radius", spectral_radius)
     gen = torch.Generator().manual_seed(check_seed("seed", seed))

@@ -94,12 +94,12 @@ def train(
     """
     check_model("model", model)
     check_trainable("model", model)
-    check_int("steps", steps, 1, MAX_STEPS)
+    steps = check_int("steps", steps, 1, MAX_STEPS)
     lr = check_positive("lr", lr, maximum=MAX_RATE)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     momentum = check_positive("momentum", momentum, allow_zero=True)
     weight_decay = check_positive("weight_decay", weight_decay, allow_zero=True, maximum=MAX_RATE)
-    check_int("record_every", record_every, 1)
+    record_every = check_int("record_every", record_every, 1)
     if clip_norm is not None:
         clip_norm = check_positive("clip_norm", clip_norm, maximum=MAX_CLIP)
     if clip_value is not None:

@@ -52,7 +52,14 @@ class Watch:
         self._records: list[StepRecord] = []
         self._step = 0
         self._new_step()
-        self._handles = [p.register_post_accumulate_grad_hook(self._hook(i)) for i, p in enumerate(params)]
+        self._handles: list = []
+        try:
+            for i, p in enumerate(params):
+                self._handles.append(p.register_post_accumulate_grad_hook(self._hook(i)))
+        except BaseException:  # a parameter that takes no hook: leave none of ours behind
+            for handle in self._handles:
+                handle.remove()
+            raise
 
     def _new_step(self) -> None:
         self._grads: list[torch.Tensor | None] = [None] * self._n

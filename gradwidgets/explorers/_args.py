@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..core.checks import check_bool, check_choice, check_int, check_keywords, check_positive
+from ..core.limits import MAX_RATE
 
 MAX_DEPTH = 200
 """The deepest network an explorer builds: a live setting must compute in well under a second."""
@@ -25,6 +26,9 @@ MAX_SEQ_LEN = 1000
 """The longest sequence an explorer runs a recurrent network over."""
 MAX_STEPS = 10_000
 """The most training steps of a streamed explorer."""
+MAX_SCALE = MAX_RATE
+"""The largest learning rate, decay, gain, clipping threshold or radius an explorer takes: the
+core's bound on rates, so a setting the factory accepts is one the computation accepts."""
 
 Check = Callable[[str, Any], Any]
 """``check(arg, value)``: returns the value, or raises a ``ValueError`` naming ``arg``."""
@@ -41,9 +45,9 @@ def ints(minimum: int, maximum: int | None = None) -> Check:
     return lambda arg, value: check_int(arg, value, minimum, maximum)
 
 
-def positives(allow_zero: bool = False) -> Check:
-    """A check that a value is a finite real number > 0 (>= 0 with ``allow_zero``)."""
-    return lambda arg, value: check_positive(arg, value, allow_zero)
+def positives(allow_zero: bool = False, maximum: float = MAX_SCALE) -> Check:
+    """A check that a value is a finite real number > 0 (>= 0 with ``allow_zero``), at most ``maximum``."""
+    return lambda arg, value: check_positive(arg, value, allow_zero, maximum)
 
 
 def bools(arg: str, value: Any) -> bool:
@@ -53,7 +57,11 @@ def bools(arg: str, value: Any) -> bool:
 
 def finite(arg: str, value: Any) -> float:
     """Check that a value is a finite real number of either sign (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    except OverflowError:  # an int beyond float's range
+        ok = False
+    if not ok:
         raise ValueError(f"{arg}={value!r} is not allowed; it must be a finite number")
     return value
 
@@ -96,11 +104,11 @@ class FactoryArgs:
         options = tuple(options)
         if not options:
             raise ValueError(f"{self.where}: {arg}=() offers no choice; give at least one")
-        for i, option in enumerate(options):
-            self._run(check, f"{arg}[{i}]", option)
-            if option in options[:i]:
+        checked = tuple(self._run(check, f"{arg}[{i}]", option) for i, option in enumerate(options))
+        for i, option in enumerate(checked):  # as checked: np.int64(5) is 5, a 0-d tensor its number
+            if option in checked[:i]:
                 raise ValueError(f"{self.where}: {arg}={options!r} offers {option!r} twice")
-        return options
+        return checked
 
     def defaults(self, defaults: Mapping[str, Any], **grid: tuple) -> None:
         """Check ``**defaults``: each a control's name (``grid``'s keys) with one of its choices."""

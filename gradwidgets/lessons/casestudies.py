@@ -26,8 +26,8 @@ def random_images(n: int = 64, seed: int = 0, size: int = 16) -> Dataset:
     Enough to diagnose a model at initialization: one forward and backward pass needs a batch of
     the right shape, not a learnable task.
     """
-    check_int("n", n, 1)
-    check_int("size", size, 1)
+    n = check_int("n", n, 1)
+    size = check_int("size", size, 1)
     g = torch.Generator().manual_seed(int(seed))
     X = torch.randn(n, 1, size, size, generator=g)
     y = torch.randint(0, 2, (n,), generator=g)
@@ -71,9 +71,9 @@ def build_cnn(
     -------
     nn.Sequential
     """
-    check_int("num_layers", num_layers, 1)
-    check_int("channels", channels, 1)
-    check_int("num_classes", num_classes, 1)
+    num_layers = check_int("num_layers", num_layers, 1)
+    channels = check_int("channels", channels, 1)
+    num_classes = check_int("num_classes", num_classes, 1)
     check_choice("norm", norm, CNN_NORMS)
     act, scheme = get_activation(activation), get_init(init)
     gain = resolve_gain(scheme, None, act.gain)
@@ -155,8 +155,8 @@ def build_sequence_model(
         Maps ``(batch, time, input_size)`` to ``(batch, 1)``.
     """
     check_choice("cell", cell, CELLS)
-    check_int("input_size", input_size, 1)
-    check_int("hidden_size", hidden_size, 1)
+    input_size = check_int("input_size", input_size, 1)
+    hidden_size = check_int("hidden_size", hidden_size, 1)
     if gate_bias is not None and cell == "rnn":
         raise ValueError("gate_bias: a vanilla RNN has no gate; use cell='gru' or 'lstm'")
     if gate_bias is not None and not math.isfinite(gate_bias):

@@ -129,7 +129,7 @@ def watch(
     >>> w.history()  # doctest: +SKIP
     """
     if live is not None:  # model, every and loss are checked by Watch, once
-        check_bool("live", live)
+        live = check_bool("live", live)
     else:
         live = _in_notebook() and not baking()
     if not live:
