@@ -7,73 +7,13 @@
 
 from importlib import import_module
 
-from .core import (
-    ACTIVATIONS,
-    DATASETS,
-    INITS,
-    LOSSES,
-    MLP,
-    NORMS,
-    OPTIMIZERS,
-    SATURATION_THRESHOLD,
-    THRESHOLDS,
-    Activation,
-    Dataset,
-    ElmanRNN,
-    GradientProfile,
-    History,
-    Init,
-    Report,
-    StepRecord,
-    Watch,
-    build_mlp,
-    build_rnn,
-    diagnose,
-    get_activation,
-    get_init,
-    gradient_profile,
-    make_dataset,
-    spectral_radius,
-    train,
-)
+from .core import *  # noqa: F403 (the core's face: its __all__ is the one list of its names)
+from .core import __all__ as _core_names
 
 _LAZY = {name: "gradwidgets.widgets" for name in ("Control", "Explorer", "Result", "setup_notebook", "watch")}
 _SUBPACKAGES = ("core", "explorers", "lessons", "plots", "widgets")
 
-__all__ = [
-    "ACTIVATIONS",
-    "DATASETS",
-    "INITS",
-    "LOSSES",
-    "MLP",
-    "NORMS",
-    "OPTIMIZERS",
-    "SATURATION_THRESHOLD",
-    "THRESHOLDS",
-    "Activation",
-    "Control",
-    "Dataset",
-    "ElmanRNN",
-    "Explorer",
-    "GradientProfile",
-    "History",
-    "Init",
-    "Report",
-    "Result",
-    "StepRecord",
-    "Watch",
-    "build_mlp",
-    "build_rnn",
-    "diagnose",
-    "get_activation",
-    "get_init",
-    "gradient_profile",
-    "make_dataset",
-    "setup_notebook",
-    "spectral_radius",
-    "train",
-    "watch",
-]
+__all__ = sorted([*_core_names, *_LAZY], key=lambda name: (not name.isupper(), not name[0].isupper(), name))
 __version__ = "0.1.0"
 
 

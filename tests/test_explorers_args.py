@@ -2,7 +2,8 @@
 
 import pytest
 
-from gradwidgets.explorers._args import FactoryArgs, finite, ints, one_of, optional, same
+from gradwidgets.core.checks import same_choice as same
+from gradwidgets.explorers._args import FactoryArgs, finite, ints, one_of, optional
 
 
 def toy(sizes=(1, 2), mode="a", **defaults):

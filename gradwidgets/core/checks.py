@@ -33,6 +33,7 @@ __all__ = [
     "check_submodules",
     "check_trainable",
     "max_bytes",
+    "same_choice",
 ]
 
 MAX_BYTES_ENV = "GRADWIDGETS_MAX_BYTES"
@@ -50,7 +51,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def _same(value: Any, option: Any) -> bool:
+def same_choice(value: Any, option: Any) -> bool:
     """``value == option``, except that a bool matches only a bool (True is not 1) and an int
     option only an int (a depth of 5.0 is refused; a learning rate of 1 matches 1.0)."""
     bools = (bool, np.bool_)
@@ -71,7 +72,7 @@ def _show(allowed: list[Any]) -> str:
 def check_choice(arg: str, value: Any, allowed: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``allowed``; else raise, suggesting the nearest name."""
     allowed = list(allowed)
-    if not any(_same(value, a) for a in allowed):
+    if not any(same_choice(value, a) for a in allowed):
         hint = ""
         if isinstance(value, str):
             near = difflib.get_close_matches(value, [a for a in allowed if isinstance(a, str)], n=1)

@@ -115,12 +115,3 @@ class FactoryArgs:
         check_keywords(self.where, defaults, [*self.arguments, *grid])
         for name, value in defaults.items():
             self._run(one_of(grid[name]), name, value)
-
-
-def same(value: Any, option: Any) -> bool:
-    """True when ``value`` is ``option`` as a choice (a bool only a bool, an int option only an int)."""
-    try:
-        check_choice("", value, (option,))
-    except ValueError:
-        return False
-    return True

@@ -8,13 +8,13 @@ import numpy as np
 from torch import nn
 
 from ..core.activations import ACTIVATIONS
+from ..core.checks import same_choice
 from ..core.data import Dataset, make_dataset
 from ..core.inits import INITS
 from ..core.models import NORM_LABELS
 from ..core.profile import GradientProfile, gradient_profile
 from ..plots import EXPLODING_ABOVE, VANISHING_BELOW, activation_distribution_columns, gradient_norms_columns
 from ..widgets.explorer import Control
-from ._args import same
 
 ACTIVATION_CHOICES = tuple(name for name in ACTIVATIONS if name != "linear")
 """The activations an explorer offers by default: every registered one but the identity."""
@@ -86,7 +86,7 @@ def control(name: str, label: str, options, defaults: dict, preferred=..., label
     matches (a default of 1 for the option 1.0 is 1.0).
     """
     options = tuple(options)
-    matches = [o for o in options if same(defaults.get(name, preferred), o)]
+    matches = [o for o in options if same_choice(defaults.get(name, preferred), o)]
     if name in defaults and not matches:
         raise ValueError(f"default {name}={defaults[name]!r} is not one of the choices {options!r}")
     default = matches[0] if matches else options[0]

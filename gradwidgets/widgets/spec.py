@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.checks import check_choice
+from ..core.checks import same_choice
 
 Columns = dict[str, np.ndarray]
 """One data source's columns: equal-length numpy arrays by name."""
@@ -20,7 +20,7 @@ class Control:
     """One control: a label and a finite list of choices (the grid the static face bakes).
 
     Without a ``default``, the first option is the default. The options are distinct; a value
-    matches an option as :func:`~gradwidgets.core.checks.check_choice` says (a bool only a
+    matches an option as :func:`~gradwidgets.core.checks.same_choice` says (a bool only a
     bool, an int option only an int).
     """
 
@@ -34,11 +34,11 @@ class Control:
         if not self.options:
             raise ValueError(f"options of control {self.name!r} must not be empty")
         for i, option in enumerate(self.options):
-            if any(_is(option, o) or _is(o, option) for o in self.options[:i]):
+            if any(same_choice(option, o) or same_choice(o, option) for o in self.options[:i]):
                 raise ValueError(f"options of control {self.name!r} offer {option!r} twice: {self.options!r}")
         if self.default is ...:  # no default given: the first option
             object.__setattr__(self, "default", self.options[0])
-        if not any(_is(self.default, o) for o in self.options):
+        if not any(same_choice(self.default, o) for o in self.options):
             raise ValueError(
                 f"default={self.default!r} of control {self.name!r} is not one of {self.options!r}"
             )
@@ -55,18 +55,10 @@ class Control:
     def index(self, value: Any) -> int:
         """Position of ``value`` among the options."""
         for i, option in enumerate(self.options):
-            if _is(value, option):
+            if same_choice(value, option):
                 return i
         shown = ", ".join(map(repr, self.options))
         raise ValueError(f"{self.name}={value!r} is not allowed; allowed: {shown}")
-
-
-def _is(value: Any, option: Any) -> bool:
-    try:
-        check_choice("", value, (option,))
-    except ValueError:
-        return False
-    return True
 
 
 def _never_stop(result: Result) -> bool:
