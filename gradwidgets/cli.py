@@ -91,7 +91,7 @@ def report_command(args: argparse.Namespace) -> int:
     model, factory = build_model(args.target)
     X, y, loss = build_batch(model, input_shape(args.input_shape, model, factory), args)
     try:
-        report = diagnose(model, X, y, loss_fn=loss)
+        report = diagnose(model, X, y, loss=loss)
     except ValueError as err:
         raise CliError(str(err)) from err
     except Exception as err:  # the user's forward or backward in training mode, or a bug: named

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .core.checks import MAX_SEED, check_int, check_memory, check_model, check_seed
-from .core.losses import split_output
+from .core.outputs import split_output
 
 
 class CliError(Exception):

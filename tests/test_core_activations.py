@@ -80,7 +80,7 @@ def test_a_module_s_own_parameters_are_read():
 @pytest.mark.parametrize("name", [n for n in gw.ACTIVATIONS if n != "linear"])
 def test_from_output_decides_whether_the_tracer_keeps_z(name):
     """A layer followed by an activation whose f' is written through h keeps no z; others keep it."""
-    from gradwidgets.core.losses import run_forward
+    from gradwidgets.core.outputs import run_forward
     from gradwidgets.core.tracing import trace_forward
 
     act = gw.ACTIVATIONS[name]

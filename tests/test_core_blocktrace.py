@@ -8,8 +8,8 @@ from torch import nn
 import gradwidgets as gw
 from gradwidgets.core.activations import ACTIVATIONS
 from gradwidgets.core.blocktrace import mlp_trace
-from gradwidgets.core.losses import run_forward
 from gradwidgets.core.models import MLP
+from gradwidgets.core.outputs import run_forward
 from gradwidgets.core.tracing import trace_forward
 
 FIELDS = (

@@ -159,3 +159,13 @@ def test_numbers_beyond_floats_range_are_refused_not_overflowed():
         check_positive("lr", 10**400)
     with pytest.raises(ValueError, match=r"needs about .* TiB"):
         check_memory("make_dataset(n=10**400)", 10**400)
+
+
+def test_renamed_takes_the_new_name_and_warns_on_the_old():
+    from gradwidgets.core.checks import renamed
+
+    assert renamed("old", None, "new", 3) == 3
+    with pytest.warns(DeprecationWarning, match=r"^old= is renamed new="):
+        assert renamed("old", 4, "new", None) == 4
+    with pytest.raises(ValueError, match=r"^old= is the former name of new=; pass only new=$"):
+        renamed("old", 4, "new", 3)

@@ -308,12 +308,10 @@ def test_bad_model(model, match, regression):
 
 def test_bad_loss(regression):
     model = gw.build_mlp(2, in_features=1)
-    with pytest.raises(ValueError, match=r"loss_fn must return a scalar tensor; got \(128, 1\)"):
-        diagnose(model, regression.X, regression.y, loss_fn=lambda o, y: o - y)
-    with pytest.raises(
-        ValueError, match=r"loss_fn='hinge' is not supported; allowed: 'mse', 'cross_entropy'"
-    ):
-        diagnose(model, regression.X, regression.y, loss_fn="hinge")
+    with pytest.raises(ValueError, match=r"loss must return a scalar tensor; got \(128, 1\)"):
+        diagnose(model, regression.X, regression.y, loss=lambda o, y: o - y)
+    with pytest.raises(ValueError, match=r"loss='hinge' is not supported; allowed: 'mse', 'cross_entropy'"):
+        diagnose(model, regression.X, regression.y, loss="hinge")
 
 
 def test_bad_x(regression):
@@ -334,7 +332,7 @@ def test_default_loss(spirals):
     assert diagnose(two, spirals.X, spirals.y).loss_name == "cross_entropy"
     assert diagnose(two, spirals.X, F.one_hot(spirals.y).float()).loss_name == "mse"
     assert diagnose(gw.build_mlp(2), spirals.X, spirals.y).loss_name == "mse"  # labels, one output
-    named = diagnose(two, spirals.X, spirals.y, loss_fn=F.cross_entropy)
+    named = diagnose(two, spirals.X, spirals.y, loss=F.cross_entropy)
     assert named.loss_name == "cross_entropy" and named.profile.loss == pytest.approx(
         diagnose(two, spirals.X, spirals.y).profile.loss
     )
@@ -368,3 +366,15 @@ def test_vanishing_in_a_vanilla_rnn_points_to_gated_cells():
     assert "nn.LSTM (forget-gate bias near 1" in advice and "nn.GRU" in advice
     assert "sigmoid" not in advice  # the recurrence, not the activation choice, is the cause
     assert chapters == ("vanishing", "init")
+
+
+def test_loss_fn_is_the_deprecated_name_of_loss(regression):
+    model = gw.build_mlp(2, in_features=1)
+    with pytest.warns(DeprecationWarning, match=r"^loss_fn= is renamed loss=; loss_fn= will be removed$"):
+        old = diagnose(model, regression.X, regression.y, loss_fn="mse")
+    assert (
+        old.loss_name == "mse"
+        and old.profile.loss == diagnose(model, regression.X, regression.y).profile.loss
+    )
+    with pytest.raises(ValueError, match=r"^loss_fn= is the former name of loss=; pass only loss=$"):
+        diagnose(model, regression.X, regression.y, loss="mse", loss_fn="mse")

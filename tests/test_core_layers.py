@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.core.layers import layer_weights, reported_layers
+from gradwidgets.core.layers import is_probed, layer_kind, layer_weights, module_names, reported_layers
 
 
 class _LSTMNet(nn.Module):
@@ -153,3 +153,60 @@ def test_the_rule_has_one_home():
         )
         for copy_of_rule in rule:
             assert copy_of_rule not in text, (path.name, copy_of_rule)
+
+
+def test_module_names_are_those_of_named_modules_shared_modules_once():
+    shared = nn.Linear(4, 4)
+    model = nn.Sequential(shared, nn.Tanh(), nn.Sequential(shared, nn.ReLU()), nn.Linear(4, 1))
+    assert module_names(model) == {m: n for n, m in model.named_modules()}
+
+
+class _TransposedLinear(nn.Module):
+    """As Hugging Face's Conv1D: a linear layer with its weight stored (in, out)."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_in, n_out) * n_in**-0.5)
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x):
+        return torch.addmm(self.bias, x.reshape(-1, x.shape[-1]), self.weight).reshape(*x.shape[:-1], -1)
+
+
+class _Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10, 8)
+        self.up = _TransposedLinear(8, 16)
+        self.scale = nn.Parameter(torch.ones(8, 8))  # a parent's own matrix, used in its forward
+        self.norm = nn.LayerNorm(16)
+        self.down = nn.ConvTranspose1d(16, 4, 1)
+
+    def forward(self, tokens):
+        h = self.embed(tokens) @ self.scale
+        h = torch.relu(self.norm(self.up(h)))
+        return self.down(h.transpose(1, 2)).mean(dim=(1, 2))
+
+
+def test_every_module_owning_a_matrix_is_reported_with_its_kind():
+    model = _Block()
+    layers = {lr.name: lr for lr in reported_layers(model)}
+    assert set(layers) == {"", "embed", "up", "down"}  # not the LayerNorm: its weight is 1-D
+    assert [layers[n].kind for n in ("", "embed", "up", "down")] == ["linear", "embedding", "linear", "conv"]
+    assert layers[""].weights == (model.scale,) and layers["up"].weights == (model.up.weight,)
+    assert layer_kind(nn.LSTM(2, 2)) == "recurrent" and layer_kind(nn.MultiheadAttention(4, 2)) == "attention"
+    assert not is_probed(nn.LayerNorm(4)) and not is_probed(nn.PReLU(3)) and is_probed(nn.Bilinear(2, 2, 2))
+
+
+def test_a_profile_of_custom_layers_matches_autograd():
+    model = _Block()
+    tokens = torch.randint(0, 10, (6, 5), generator=torch.Generator().manual_seed(0))
+    y = torch.randn(6)
+    profile = gw.gradient_profile(model, tokens, y)
+    assert set(profile.layer_names) == {"", "embed", "up", "down"}
+    loss = nn.functional.mse_loss(model(tokens), y)
+    for name, g in zip(profile.layer_names, profile.weight_grad_norm, strict=True):
+        weights = next(lr.weights for lr in profile.layers if lr.name == name)
+        grads = torch.autograd.grad(loss, weights, retain_graph=True)
+        want = float(torch.sqrt(sum(gr.double().pow(2).sum() for gr in grads)))
+        assert g == pytest.approx(want, rel=1e-6)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from gradwidgets.core.losses import check_loss, compute_loss, prepare_batch, run_forward
+from gradwidgets.core.losses import Loss, check_loss, compute_loss, prepare_batch
 
 
 def test_prepare_batch_casts_float_inputs_to_the_models_dtype_only():
@@ -15,19 +15,6 @@ def test_prepare_batch_casts_float_inputs_to_the_models_dtype_only():
     assert prepare_batch(nn.Embedding(8, 2), tokens, torch.zeros(4))[0] is tokens
     with pytest.raises(ValueError, match=r"^X must be a torch.Tensor, got list$"):
         prepare_batch(model, [[1.0, 2.0, 3.0]], torch.zeros(1))
-
-
-def test_run_forward_names_x_for_a_misfit_and_lets_other_errors_through():
-    with pytest.raises(ValueError, match=r"^X of shape \(2, 5\) does not fit the model: .*shape") as info:
-        run_forward(nn.Linear(3, 1), torch.ones(2, 5))
-    assert isinstance(info.value.__cause__, RuntimeError)
-
-    class Broken(nn.Module):
-        def forward(self, x):
-            raise RuntimeError("the cat sat on the keyboard")
-
-    with pytest.raises(RuntimeError, match=r"^the cat sat on the keyboard$"):
-        run_forward(Broken(), torch.ones(2, 3))
 
 
 def test_compute_loss_by_name_or_callable_is_a_0d_tensor():
@@ -45,39 +32,6 @@ def test_compute_loss_by_name_or_callable_is_a_0d_tensor():
         check_loss("loss_fn", "hinge")
 
 
-def test_split_output_reads_tuples_dicts_and_dataclasses_by_one_rule():
-    import dataclasses
-
-    from gradwidgets.core.losses import split_output
-
-    out, own = torch.ones(4, 2), torch.tensor(0.5)
-    assert split_output(out) == (out, None)
-    assert split_output((out, (torch.zeros(1), torch.zeros(1))))[0] is out  # nn.LSTM's (output, state)
-    assert split_output([out])[0] is out
-    assert split_output({"logits": out, "hidden": torch.zeros(3)}) == (out, None)
-    assert split_output({"hidden": out}) == (out, None)  # the only tensor
-    got = split_output({"loss": own, "logits": out})
-    assert got[0] is out and got[1] is own
-    assert split_output({"loss": own}) == (None, own)
-
-    @dataclasses.dataclass
-    class Output:
-        logits: torch.Tensor
-        loss: torch.Tensor | None = None
-
-    assert split_output(Output(out, own)) == (out, own)
-    for bad, shown in [
-        ("text", r"a str"),
-        ({"a": out, "b": out}, r"a dict of 2"),
-        ((None, out), r"a tuple of 2"),
-        (None, r"a NoneType"),
-    ]:
-        with pytest.raises(
-            ValueError, match=rf"^model returned {shown} this cannot measure; accepted: a tensor"
-        ):
-            split_output(bad)
-
-
 @pytest.mark.parametrize("dtype", [torch.int32, torch.uint8, torch.int16])
 def test_cross_entropy_takes_integer_labels_of_any_width(dtype):
     out = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
@@ -85,10 +39,50 @@ def test_cross_entropy_takes_integer_labels_of_any_width(dtype):
     assert torch.equal(compute_loss("cross_entropy", out, torch.tensor([0, 1], dtype=dtype)), expected)
 
 
-def test_the_users_own_error_keeps_its_type_even_when_it_mentions_a_size():
-    class Picky(nn.Module):
-        def forward(self, x):
-            raise RuntimeError("my own check: sample size too small")
+def test_cross_entropy_reads_sequences_with_classes_last_or_on_axis_1_and_skips_minus_100():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 5, 7)  # (n, T, classes): a language model's output
+    y = torch.randint(0, 7, (2, 5))
+    y[0, 0] = -100  # padding, as Hugging Face marks it
+    expected = nn.functional.cross_entropy(logits.reshape(10, 7), y.reshape(10))
+    assert torch.allclose(compute_loss("cross_entropy", logits, y), expected)
+    channels = logits.movedim(-1, 1)  # torch's own (n, classes, T)
+    assert torch.allclose(compute_loss("cross_entropy", channels, y), expected)
+    with pytest.raises(ValueError, match=r"^y holds labels 0\.\.9 but the model outputs 7 classes"):
+        compute_loss("cross_entropy", logits, torch.full((2, 5), 9).index_fill_(1, torch.tensor([0]), 0))
+    with pytest.raises(ValueError, match=r"^y must hold integer class labels with one axis less"):
+        compute_loss("cross_entropy", logits, torch.zeros(2, 5))
 
-    with pytest.raises(RuntimeError, match=r"^my own check: sample size too small$"):
-        run_forward(Picky(), torch.ones(2, 3))
+
+def test_the_default_loss_picks_cross_entropy_for_labels_else_mse():
+    model = nn.Linear(3, 4)
+    X = torch.randn(6, 3)
+    auto = Loss(None)
+    auto(model(X), torch.randint(0, 4, (6,)))
+    assert auto.name == "cross_entropy"
+    auto = Loss(None)
+    auto(model(X), torch.randn(6, 4))
+    assert auto.name == "mse"
+    auto = Loss(None)  # integer targets for a single output: a regression on counts
+    auto(nn.Linear(3, 1)(X), torch.arange(6))
+    assert auto.name == "mse"
+
+
+def test_the_default_loss_gives_labels_to_a_model_that_takes_them():
+    class OwnLoss(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 2)
+
+        def forward(self, x, labels=None):
+            logits = self.lin(x)
+            loss = None if labels is None else 2 * nn.functional.cross_entropy(logits, labels)
+            return {"logits": logits, "loss": loss}
+
+    model, X, y = OwnLoss(), torch.randn(5, 3), torch.tensor([0, 1, 0, 1, 1])
+    auto = Loss(None)
+    value = auto(auto.forward(model, X, y), y)
+    assert auto.name == "the model's own loss"
+    assert torch.equal(value, 2 * nn.functional.cross_entropy(model.lin(X), y))
+    named = Loss("cross_entropy")  # a named loss reads the logits: the model is not given labels
+    assert torch.equal(named(named.forward(model, X, y), y), nn.functional.cross_entropy(model.lin(X), y))

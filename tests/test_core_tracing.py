@@ -5,18 +5,12 @@ import torch
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.core.losses import run_forward
-from gradwidgets.core.tracing import module_names, trace_forward
+from gradwidgets.core.outputs import run_forward
+from gradwidgets.core.tracing import trace_forward
 
 
 def _x(n=16, d=4):
     return torch.randn(n, d, generator=torch.Generator().manual_seed(0))
-
-
-def test_module_names_are_those_of_named_modules_shared_modules_once():
-    shared = nn.Linear(4, 4)
-    model = nn.Sequential(shared, nn.Tanh(), nn.Sequential(shared, nn.ReLU()), nn.Linear(4, 1))
-    assert module_names(model) == {m: n for n, m in model.named_modules()}
 
 
 def test_no_wrapper_is_left_behind_even_when_the_forward_fails():

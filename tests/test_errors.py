@@ -90,7 +90,7 @@ def test_cross_entropy_needs_labels(spirals):
     model = gw.build_mlp(2, out_features=2)
     with pytest.raises(ValueError, match=r"y must hold integer class labels"):
         gw.gradient_profile(model, spirals.X, spirals.y.float(), loss="cross_entropy")
-    with pytest.raises(ValueError, match=r"labels 0..1 but the model outputs \(256, 1\)"):
+    with pytest.raises(ValueError, match=r"labels 0..1 but the model outputs 1 class \(\(256, 1\)\)"):
         gw.gradient_profile(gw.build_mlp(2), spirals.X, spirals.y, loss="cross_entropy")
 
 
@@ -176,7 +176,7 @@ def test_watch_refuses_a_meta_or_frozen_model_and_a_live_that_is_not_a_bool():
 
 
 @pytest.mark.parametrize(
-    ("entry", "arg"), [("gradient_profile", "loss"), ("diagnose", "loss_fn"), ("train", "loss")]
+    ("entry", "arg"), [("gradient_profile", "loss"), ("diagnose", "loss"), ("train", "loss")]
 )
 @pytest.mark.parametrize(
     "loss",
@@ -320,7 +320,7 @@ def test_a_failure_midway_restores_everything(entry, failure, regression):
     (model[7].weight.sum() * 2).backward()  # a .grad the user has
     torch.set_num_threads(1)
     before = _state(model)
-    kwargs = {} if make_loss is None else {"loss_fn" if entry == "diagnose" else "loss": make_loss(calls)}
+    kwargs = {} if make_loss is None else {"loss": make_loss(calls)}
     with pytest.raises(error):
         ENTRIES[entry](model, regression.X, regression.y, **kwargs)
     _assert_untouched(model, before)
@@ -389,7 +389,7 @@ def test_a_models_own_loss_is_what_diagnose_measures_by_default(regression):
     report = gw.diagnose(own, X, y)
     assert report.loss_name == "the model's own loss"
     assert report.profile.loss == pytest.approx(float((own.net(X) ** 2).mean().detach()))
-    assert gw.diagnose(own, X, y, loss_fn="mse").loss_name == "mse"  # a named loss reads the logits
+    assert gw.diagnose(own, X, y, loss="mse").loss_name == "mse"  # a named loss reads the logits
 
 
 @pytest.mark.parametrize("entry", sorted(ENTRIES))

@@ -225,12 +225,12 @@ def test_gradient_profile_leaves_the_model_as_it_was(X, y, loss, layers):
 
 
 @FUZZ
-@given(X=X_ANY, y=Y_ANY, loss_fn=st.one_of(st.none(), LOSS_ANY))
-@example(X=X_GOOD, y=Y_GOOD, loss_fn=None)
-def test_diagnose_leaves_the_model_as_it_was(X, y, loss_fn):
+@given(X=X_ANY, y=Y_ANY, loss=st.one_of(st.none(), LOSS_ANY))
+@example(X=X_GOOD, y=Y_GOOD, loss=None)
+def test_diagnose_leaves_the_model_as_it_was(X, y, loss):
     model = small_model().train()
     before = state(model)
-    result = call(gw.diagnose, ["model", "X", "y", "loss_fn"], model, X, y, loss_fn=loss_fn)
+    result = call(gw.diagnose, ["model", "X", "y", "loss"], model, X, y, loss=loss)
     assert isinstance(result, (gw.Report, ValueError, TypeError))
     assert_same(before, state(model))
 

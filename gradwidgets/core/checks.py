@@ -12,6 +12,7 @@ import difflib
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "check_submodules",
     "check_trainable",
     "max_bytes",
+    "renamed",
     "same_choice",
 ]
 
@@ -130,6 +132,17 @@ def check_keywords(where: str, given: Mapping[str, Any], known: Iterable[str]) -
             near = difflib.get_close_matches(str(key), known, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise ValueError(f"{key}= is not an argument of {where}{hint}; its arguments: {', '.join(known)}")
+
+
+def renamed(old: str, old_value: Any, new: str, new_value: Any) -> Any:
+    """The value of an argument renamed from ``old`` to ``new``: ``new_value``, or ``old_value``
+    with a DeprecationWarning when only the old name was given; both is a ValueError."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise ValueError(f"{old}= is the former name of {new}=; pass only {new}=")
+    warnings.warn(f"{old}= is renamed {new}=; {old}= will be removed", DeprecationWarning, stacklevel=3)
+    return old_value
 
 
 def check_model(arg: str, model: Any) -> nn.Module:

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .activations import ACTIVATIONS
-from .checks import check_model, check_trainable
+from .checks import check_model, check_trainable, renamed
 from .limits import check_pass, param_bytes
 from .losses import Loss, LossSpec, check_loss, prepare_batch
 from .profile import GradientProfile, measure
@@ -119,7 +119,14 @@ def suggest(
     return tuple(out)
 
 
-def diagnose(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossSpec | None = None) -> Report:
+def diagnose(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    loss: LossSpec | None = None,
+    *,
+    loss_fn: LossSpec | None = None,
+) -> Report:
     """Measure one forward/backward pass of any model and flag what is wrong, layer by layer.
 
     The model's parameters, their ``.grad``, its buffers, its train/eval mode and the global
@@ -131,11 +138,14 @@ def diagnose(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossSp
         Any model with Linear, Conv, RNN/LSTM/GRU or MultiheadAttention layers.
     X, y : torch.Tensor
         A batch of inputs and targets (same first dimension).
-    loss_fn : {"mse", "cross_entropy"} or callable, optional
-        A callable receives ``(output, y)`` and returns a scalar tensor. Default: cross-entropy
-        when y holds integer labels and the output is (n, classes > 1), else mean squared error;
-        a model that returns its own scalar ``loss`` entry (a dict or ``ModelOutput``) is
-        measured on that. Tuple and dict outputs are read by :func:`.losses.split_output`.
+    loss : {"mse", "cross_entropy"}, callable or None
+        As in :func:`gradient_profile`: a callable receives ``(output, y)`` and returns a scalar
+        tensor. Default (None): the model's own loss (a Hugging Face model is given
+        ``labels=y``), else cross-entropy when y holds integer labels for the output, else MSE.
+        The rule, and how tuple, dict and ``ModelOutput`` outputs are read:
+        :class:`.losses.Loss`.
+    loss_fn : deprecated
+        The former name of ``loss``.
 
     Returns
     -------
@@ -153,12 +163,12 @@ def diagnose(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossSp
     """
     check_model("model", model)
     check_trainable("model", model)
-    if loss_fn is not None:
-        check_loss("loss_fn", loss_fn)
+    loss = renamed("loss_fn", loss_fn, "loss", loss)
+    check_loss("loss", loss)
     X, y = prepare_batch(model, X, y)
     check_pass("diagnose", model, X, copies=4, extra=2 * param_bytes(model))  # as gradient_profile
-    loss = Loss(loss_fn, "loss_fn")
-    profile = measure(model, X, y, loss, None)  # restores modes, buffers and the random state
+    run = Loss(loss, "loss")
+    profile = measure(model, X, y, run, None)  # restores modes, buffers and the random state
     frozen = tuple(not any(w.requires_grad for w in lr.weights) for lr in profile.layers)
     types = tuple(type(lr.module).__name__ for lr in profile.layers)
     flags = flag_layers(profile, frozen)
@@ -171,7 +181,7 @@ def diagnose(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: LossSp
         thresholds=THRESHOLDS,
         remedies=suggest(profile, flags, types, notes),
         model_name=type(model).__name__,
-        loss_name=str(loss.name),
+        loss_name=str(run.name),
     )
 
 

@@ -6,12 +6,24 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.modules.conv import _ConvNd
 from torch.nn.utils import parametrize
 
-__all__ = ["ATTENTION_TYPES", "PROBED_TYPES", "Layer", "is_probed", "layer_weights", "reported_layers"]
+__all__ = [
+    "ATTENTION_TYPES",
+    "PROBED_TYPES",
+    "Layer",
+    "is_probed",
+    "layer_kind",
+    "layer_weights",
+    "module_names",
+    "reported_layers",
+]
 
-PROBED_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.RNNBase, nn.RNNCellBase)
-"""Layers that are reported: those with a weight matrix (or kernel) that gradients flow into."""
+PROBED_TYPES = (nn.Linear, _ConvNd, nn.RNNBase, nn.RNNCellBase, nn.Embedding, nn.EmbeddingBag, nn.Bilinear)
+"""Torch's layers with a weight matrix (or kernel) that gradients flow into. Any other module
+that owns a parameter of 2 or more dimensions (a Hugging Face ``Conv1D``, a custom linear) is
+reported too: :func:`is_probed`."""
 
 ATTENTION_TYPES = (nn.MultiheadAttention,)
 """Layers reported as a whole: they use their projection weights functionally, so the hooks of
@@ -28,20 +40,51 @@ class Layer:
     module: nn.Module
     weights: tuple[torch.Tensor, ...]
 
+    @property
+    def kind(self) -> str:
+        """What sort of layer it is: see :func:`layer_kind`."""
+        return layer_kind(self.module)
+
     def __repr__(self) -> str:
         return f"Layer({self.name!r}, {type(self.module).__name__}, {len(self.weights)} weights)"
 
 
+def _matrices(module: nn.Module) -> bool:
+    """True when ``module`` itself owns a parameter of 2+ dimensions (or a parametrized one).
+    A parametrization's ``original`` belongs to the layer it parametrizes, not to its holder."""
+    if isinstance(module, parametrize.ParametrizationList):
+        return False
+    if any(p is not None and p.dim() >= 2 for p in module._parameters.values()):
+        return True
+    if "parametrizations" in module._modules and parametrize.is_parametrized(module):
+        return any(p.dim() >= 2 for p in module.parametrizations.parameters())
+    return False
+
+
 def is_probed(module: nn.Module) -> bool:
-    """True for a module of a reported type: Linear, Conv, RNN (cell) or attention."""
-    return isinstance(module, _REPORTABLE)
+    """True for a reported layer: a module that owns a weight of 2 or more dimensions (Linear,
+    Conv, embedding, RNN, a Hugging Face ``Conv1D``, your own linear), or an attention layer."""
+    return isinstance(module, _REPORTABLE) or _matrices(module)
+
+
+def layer_kind(module: nn.Module) -> str:
+    """``"attention"``, ``"recurrent"``, ``"embedding"`` (a lookup table: no activation, and its
+    gradient reaches only the rows looked up), ``"conv"`` or ``"linear"`` (any other weight)."""
+    if isinstance(module, ATTENTION_TYPES):
+        return "attention"
+    if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
+        return "recurrent"
+    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+        return "embedding"
+    return "conv" if isinstance(module, _ConvNd) else "linear"
 
 
 def layer_weights(module: nn.Module) -> list[torch.Tensor]:
-    """A reported layer's weight matrices: its ``weight*`` parameters; attention's projections.
+    """A reported layer's weights: its parameters of 2+ dimensions; attention's projections.
 
     A parametrized weight (``spectral_norm``, ``orthogonal``) is represented by the parameters
-    it is computed from, which are what receives the gradient.
+    it is computed from, which are what receives the gradient. Biases, and the 1-D scales of
+    norm layers, are not weights here.
     """
     if isinstance(module, nn.MultiheadAttention):
         names = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
@@ -49,16 +92,29 @@ def layer_weights(module: nn.Module) -> list[torch.Tensor]:
         return [*own, *layer_weights(module.out_proj)]
     seen: set[int] = set()  # as named_parameters(recurse=False): a tensor registered twice counts once
     weights = []
-    for n, p in module._parameters.items():
+    for p in module._parameters.values():
         if p is not None and id(p) not in seen:
             seen.add(id(p))
-            if n.startswith("weight"):
+            if p.dim() >= 2:
                 weights.append(p)
     if "parametrizations" in module._modules and parametrize.is_parametrized(module):
-        for name, plist in module.parametrizations.items():
-            if name.startswith("weight"):
-                weights += [p for n, p in plist.named_parameters(recurse=False) if n.startswith("original")]
+        for plist in module.parametrizations.values():
+            weights += [p for n, p in plist.named_parameters(recurse=False) if n.startswith("original")]
     return weights
+
+
+def module_names(model: nn.Module) -> dict[nn.Module, str]:
+    """Every submodule with its name, as ``named_modules`` gives them (a shared one once)."""
+    names: dict[nn.Module, str] = {}
+
+    def visit(module: nn.Module, prefix: str) -> None:
+        names[module] = prefix
+        for key, child in module._modules.items():
+            if child is not None and child not in names:
+                visit(child, f"{prefix}.{key}" if prefix else key)
+
+    visit(model, "")
+    return names
 
 
 def reported_layers(model: nn.Module, names: dict[nn.Module, str] | None = None) -> list[Layer]:
@@ -69,20 +125,21 @@ def reported_layers(model: nn.Module, names: dict[nn.Module, str] | None = None)
     model : nn.Module
         Any model.
     names : dict, optional
-        Each submodule's name, as :func:`.tracing.module_names` gives them, when the caller
+        Each submodule's name, as :func:`module_names` gives them, when the caller
         has it already.
 
     Returns
     -------
     list of Layer
         ``model.hidden_linears`` when the model has it (as :func:`build_mlp` models do), in
-        that order. Otherwise every Linear, Conv, RNN and attention layer in registration
-        order, except a layer all of whose weights belong to an attention layer (an
-        attention's ``out_proj``): it is reported once, as part of the attention.
-        :func:`gradient_profile` reports those of them that ran, in call order.
+        that order. Otherwise every module :func:`is_probed` accepts, in registration order,
+        except a layer all of whose weights belong to an attention layer (an attention's
+        ``out_proj``): it is reported once, as part of the attention.
+        :func:`gradient_profile` reports those of them that ran, in call order; what is not
+        reported is listed by :func:`.coverage.coverage`.
     """
     if names is None:
-        names = {m: n for n, m in model.named_modules()}
+        names = module_names(model)
     declared = getattr(model, "hidden_linears", None)
     if declared is not None:
         return [Layer(names[m], m, tuple(layer_weights(m))) for m in declared]

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import re
-import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .checks import check_choice
+from .outputs import accepts_labels, run_forward, split_output
+
+__all__ = ["IGNORE_INDEX", "LOSSES", "Loss", "LossSpec", "check_loss", "compute_loss", "prepare_batch"]
 
 LossSpec = str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LOSSES = ("mse", "cross_entropy")
 
 
 def check_loss(arg: str, loss: object) -> None:
-    """Raise ValueError unless ``loss`` is callable or one of :data:`LOSSES` (at a public entry)."""
-    if not callable(loss):
+    """Raise ValueError unless ``loss`` is None, callable or one of :data:`LOSSES` (at a public entry)."""
+    if loss is not None and not callable(loss):
         check_choice(arg, loss, LOSSES)
 
 
@@ -52,27 +51,6 @@ def prepare_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[t
     return X, y
 
 
-# torch reports a mismatched input in words like these (RuntimeError, ValueError or AssertionError)
-_MISFIT = re.compile(r"shape|size|dimension|channels|device|dtype|\b\d+D\b", re.IGNORECASE)
-
-
-def run_forward(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    """``model(X)``, with a shape, device or dtype mismatch reported as a ValueError that names X."""
-    try:
-        return model(X)
-    except (RuntimeError, ValueError, AssertionError) as err:
-        if _MISFIT.search(str(err)) and _raised_by_torch(err):
-            raise ValueError(f"X of shape {tuple(X.shape)} does not fit the model: {err}") from err
-        raise  # the user's own error, with its own type
-
-
-def _raised_by_torch(err: BaseException) -> bool:
-    """True when the innermost Python frame of ``err`` is in torch (a layer rejecting X), not in
-    the user's own code (which may mention a size for reasons of its own)."""
-    frames = traceback.extract_tb(err.__traceback__)
-    return bool(frames) and f"{os.sep}torch{os.sep}" in frames[-1].filename
-
-
 def compute_loss(loss: LossSpec, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Evaluate a named (checked by :func:`check_loss`) or callable loss; check that it is a scalar."""
     if callable(loss):
@@ -84,17 +62,7 @@ def compute_loss(loss: LossSpec, output: torch.Tensor, y: torch.Tensor) -> torch
             raise ValueError(f"y has shape {tuple(y.shape)} but the model outputs {tuple(output.shape)}")
         value = nn.functional.mse_loss(output, y.to(output.dtype))
     elif loss == "cross_entropy":
-        if y.is_floating_point() or y.dim() != 1:
-            raise ValueError(
-                "y must hold integer class labels of shape (n,) for cross_entropy; "
-                f"got {y.dtype} {tuple(y.shape)}"
-            )
-        if output.dim() != 2 or int(y.max()) >= output.shape[1] or int(y.min()) < 0:
-            raise ValueError(
-                f"y holds labels {int(y.min())}..{int(y.max())} but the model outputs "
-                f"{tuple(output.shape)}; cross_entropy needs labels in 0..num_outputs-1"
-            )
-        value = nn.functional.cross_entropy(output, y.long())  # int32, uint8, bool labels too
+        value = nn.functional.cross_entropy(*_class_axis(output, y))
     else:  # reached only from a caller that did not run check_loss at its entry
         check_loss("loss", loss)
     if not isinstance(value, torch.Tensor) or value.numel() != 1:
@@ -103,60 +71,68 @@ def compute_loss(loss: LossSpec, output: torch.Tensor, y: torch.Tensor) -> torch
     return value if value.dim() == 0 else value.reshape(())  # a view would add a backward node
 
 
-def split_output(output: object) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """What a model returned, as (the tensor a named loss compares with y, the model's own loss).
+IGNORE_INDEX = -100
+"""A label that cross-entropy skips (torch's default, and what Hugging Face puts on padding)."""
 
-    The one rule of profile, train, diagnose and watch:
 
-    - a tensor: itself;
-    - a tuple or list (``nn.LSTM``'s ``(output, state)``, ``return_dict=False`` models): its
-      first element, which must be a tensor;
-    - a dict or a dataclass (a Hugging Face ``ModelOutput`` is both): its ``"logits"`` entry,
-      else its only tensor entry other than ``"loss"``; a scalar tensor ``"loss"`` entry is the
-      model's own loss (used by ``diagnose`` when no ``loss_fn`` is given, and by ``Watch.log_loss``).
+def _class_axis(output: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits, labels) for ``F.cross_entropy``: labels (n, ...) against logits with one more axis,
+    the classes on axis 1 (torch's convention) or last (a sequence model's (n, T, classes))."""
+    if y.is_floating_point() or y.dim() + 1 != output.dim():
+        raise ValueError(
+            "y must hold integer class labels with one axis less than the output, (n,) for (n, classes) "
+            f"or (n, T) for (n, T, classes), for cross_entropy; got y {y.dtype} {tuple(y.shape)} "
+            f"against an output of shape {tuple(output.shape)}"
+        )
+    if output.shape[2:] != y.shape[1:] and output.shape[:-1] == y.shape:
+        output = output.movedim(-1, 1)  # (n, T, classes) -> (n, classes, T)
+    if output.shape[0] != y.shape[0] or output.shape[2:] != y.shape[1:]:
+        raise ValueError(f"y has shape {tuple(y.shape)} but the model outputs {tuple(output.shape)}")
+    used = y[y != IGNORE_INDEX]
+    if used.numel() and (int(used.max()) >= output.shape[1] or int(used.min()) < 0):
+        raise ValueError(
+            f"y holds labels {int(used.min())}..{int(used.max())} but the model outputs "
+            f"{output.shape[1]} {'class' if output.shape[1] == 1 else 'classes'} "
+            f"({tuple(output.shape)}); cross_entropy needs labels in "
+            f"0..{output.shape[1] - 1} (or {IGNORE_INDEX}, skipped)"
+        )
+    return output, y.long()  # int32, uint8, bool labels too
 
-    Anything else is a ValueError that says what was returned and what is accepted.
-    """
-    if isinstance(output, torch.Tensor):
-        return output, None
-    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
-        return output[0], None
-    entries = None
-    if isinstance(output, Mapping):
-        entries = dict(output.items())
-    elif dataclasses.is_dataclass(output) and not isinstance(output, type):
-        entries = {f.name: getattr(output, f.name) for f in dataclasses.fields(output)}
-    if entries is not None:
-        own = entries.get("loss")
-        own = own if isinstance(own, torch.Tensor) and own.numel() == 1 else None
-        tensors = [v for k, v in entries.items() if k != "loss" and isinstance(v, torch.Tensor)]
-        logits = entries.get("logits")
-        if isinstance(logits, torch.Tensor):
-            return logits, own
-        if len(tensors) == 1 or own is not None:
-            return (tensors[0] if len(tensors) == 1 else None), own
-    shown = type(output).__name__
-    if isinstance(output, (tuple, list, Mapping)):
-        shown += f" of {len(output)}"
-    raise ValueError(
-        f"model returned a {shown} this cannot measure; accepted: a tensor, a tuple or list whose "
-        "first element is a tensor, or a dict/dataclass with a 'logits' tensor, a single tensor or "
-        "a scalar 'loss'. Pass a callable loss to read the output yourself"
-    )
+
+def _is_labels(tensor: torch.Tensor, y: torch.Tensor) -> bool:
+    """True when y looks like class labels for ``tensor``: integers, one axis less, >1 class."""
+    if y.is_floating_point() or tensor.dim() != y.dim() + 1 or tensor.dim() < 2:
+        return False
+    classes = tensor.shape[-1] if tensor.shape[:-1] == y.shape else tensor.shape[1]
+    return classes > 1
 
 
 class Loss:
     """A loss given to a public entry (as ``arg``), as one callable ``(output, y) -> scalar``.
 
-    A callable receives the model's output as it was returned; a named loss the tensor that
-    :func:`split_output` picks. ``None`` (``diagnose``'s default) takes the model's own loss if
-    it returns one, else cross-entropy for integer labels and (n, classes > 1) outputs, else
-    MSE; ``name`` tells which. The result must be a scalar tensor connected to the model.
+    The one rule of profile, train, diagnose, find_nonfinite and the CLI (parameter ``loss``):
+
+    - a callable receives the model's output as it was returned and ``y``;
+    - ``"mse"`` or ``"cross_entropy"`` compare ``y`` with the tensor that
+      :func:`.outputs.split_output` picks (cross-entropy: labels of shape (n,) for (n, classes),
+      (n, T) for (n, T, classes) or torch's (n, classes, T); label -100 is skipped);
+    - ``None`` (the default): a model whose ``forward`` takes ``labels`` (Hugging Face) is called
+      with ``labels=y`` and measured on the loss it returns; any model returning a scalar ``loss``
+      entry is measured on it; else cross-entropy when y holds integer labels for the output
+      (more than one class), else MSE. ``name`` tells which.
+
+    The result must be a scalar tensor connected to the model.
     """
 
     def __init__(self, spec: LossSpec | None, arg: str = "loss"):
         self.spec, self.arg = spec, arg
         self.name = str(getattr(spec, "__name__", spec) or "?")
+
+    def forward(self, model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> object:
+        """Run the model on X as this loss needs it: with ``labels=y`` for the model's own loss."""
+        if self.spec is None and accepts_labels(model):
+            return run_forward(model, X, labels=y)
+        return run_forward(model, X)
 
     def __call__(self, output: object, y: torch.Tensor) -> torch.Tensor:
         if callable(self.spec):
@@ -175,8 +151,7 @@ class Loss:
                 )
             else:
                 if self.spec is None:
-                    labels = not y.is_floating_point() and y.dim() == 1 and tensor.dim() == 2
-                    self.name = "cross_entropy" if labels and tensor.shape[1] > 1 else "mse"
+                    self.name = "cross_entropy" if _is_labels(tensor, y) else "mse"
                 value = compute_loss(self.spec or self.name, tensor, y)
         if not value.requires_grad:
             raise ValueError(

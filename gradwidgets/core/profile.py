@@ -15,7 +15,7 @@ from .blocktrace import mlp_plan, plan_buffers, run_plan
 from .checks import check_model, check_submodules, check_trainable
 from .layers import Layer, is_probed
 from .limits import check_pass, param_bytes
-from .losses import Loss, LossSpec, check_loss, prepare_batch, run_forward
+from .losses import Loss, LossSpec, check_loss, prepare_batch
 from .norms import GradNorms, group_norms, norms
 from .state import kept
 from .tracing import trace_forward
@@ -93,7 +93,7 @@ def gradient_profile(
     model: nn.Module,
     X: torch.Tensor,
     y: torch.Tensor,
-    loss: LossSpec = "mse",
+    loss: LossSpec | None = None,
     layers: Sequence[nn.Module] | None = None,
 ) -> GradientProfile:
     """Measure gradients and activations layer by layer in one forward/backward pass.
@@ -108,8 +108,11 @@ def gradient_profile(
         Any module containing Linear, Conv, RNN or MultiheadAttention layers.
     X, y : torch.Tensor
         A batch of inputs and targets with the same first dimension.
-    loss : {"mse", "cross_entropy"} or callable
-        The loss; a callable receives ``(output, y)`` and returns a scalar tensor.
+    loss : {"mse", "cross_entropy"}, callable or None
+        The loss: a callable receives ``(output, y)`` (the output as the model returns it) and
+        returns a scalar tensor. Default (None): the model's own loss (a Hugging Face model is
+        given ``labels=y``), else cross-entropy for integer labels, else MSE. The rule, and how
+        tuple, dict and ``ModelOutput`` outputs are read: :class:`.losses.Loss`.
     layers : list of nn.Module, optional
         The layers to report, in order: Linear, Conv, RNN or attention modules of ``model``.
         Default: ``model.hidden_linears`` when the model has it (as :func:`build_mlp` models
@@ -150,13 +153,17 @@ def measure(
     """:func:`gradient_profile` on arguments its caller has checked (``X`` as :func:`prepare_batch`
     returns it), with the model's state and the global random state kept (:mod:`.state`)."""
     plan = mlp_plan(model, layers)  # a build_mlp model: its layers are read off its blocks
+
+    def forward(model: nn.Module, X: torch.Tensor) -> object:
+        return loss.forward(model, X, y)
+
     h_norms = None
     with torch.enable_grad(), kept(model, None if plan is None else plan_buffers(plan)):
         try:
             if plan is None:
-                output, traces = trace_forward(model, X, run_forward, layers)
+                output, traces = trace_forward(model, X, forward, layers)
             else:
-                output, traces = run_plan(plan, model, X, run_forward)
+                output, traces = run_plan(plan, model, X, forward)
             value = loss(output, y)
             if not traces:
                 raise ValueError(

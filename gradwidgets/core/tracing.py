@@ -8,13 +8,21 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
 
 from .activations import ACTIVATIONS, Activation, activation_of_module
-from .layers import ATTENTION_TYPES, Layer, is_probed, layer_weights, reported_layers
+from .layers import Layer, is_probed, layer_kind, layer_weights, module_names, reported_layers
 
 _PASS_THROUGH = (_BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.Dropout, nn.Identity)
-_Z_SOURCES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, *ATTENTION_TYPES, *_PASS_THROUGH)
-"""Modules whose output is a pre-activation z when an activation module consumes it first."""
+
+
+def _z_source(module: nn.Module) -> bool:
+    """True for a module whose output is a pre-activation z when an activation consumes it first."""
+    return isinstance(module, _PASS_THROUGH) or (is_probed(module) and layer_kind(module) in _Z_KINDS)
+
+
+_Z_KINDS = ("linear", "conv", "attention")
+
 _LINEAR = activation_of_module(nn.Identity())
 _ACTIVATIONS: dict[tuple, Activation | None] = {}
 
@@ -51,7 +59,7 @@ class LayerTrace:
     @property
     def unit_dim(self) -> int:
         """The axis that indexes units: channels for convolutions, the last axis otherwise."""
-        return 1 if isinstance(self.module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) else -1
+        return 1 if isinstance(self.module, _ConvNd) else -1
 
 
 @dataclass(slots=True)
@@ -77,20 +85,6 @@ def _first_tensor(x: object) -> torch.Tensor | None:
     if isinstance(x, (tuple, list)) and x and isinstance(x[0], torch.Tensor):
         return x[0]
     return None
-
-
-def module_names(model: nn.Module) -> dict[nn.Module, str]:
-    """Every submodule with its name, as ``named_modules`` gives them (a shared one once)."""
-    names: dict[nn.Module, str] = {}
-
-    def visit(module: nn.Module, prefix: str) -> None:
-        names[module] = prefix
-        for key, child in module._modules.items():
-            if child is not None and child not in names:
-                visit(child, f"{prefix}.{key}" if prefix else key)
-
-    visit(model, "")
-    return names
 
 
 _MISSING = object()
@@ -138,7 +132,7 @@ def _record(
                 given.consumed = given.consumed or not isinstance(module, _PASS_THROUGH)
                 return output
             if given is not None:
-                if drops_z and not given.consumed and isinstance(log[given.holders[0]].module, _Z_SOURCES):
+                if drops_z and not given.consumed and _z_source(log[given.holders[0]].module):
                     for k in given.holders:  # a z whose first consumer is this activation: unneeded
                         log[k].output = log[k].passed = None
                     del handed[id(x)]

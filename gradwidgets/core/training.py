@@ -12,7 +12,7 @@ from .checks import check_choice, check_int, check_model, check_positive, check_
 from .history import History, StepRecord, build_history
 from .layers import reported_layers
 from .limits import MAX_CLIP, MAX_RATE, MAX_STEPS, check_pass, history_bytes, param_bytes
-from .losses import Loss, LossSpec, check_loss, prepare_batch, run_forward
+from .losses import Loss, LossSpec, check_loss, prepare_batch
 from .norms import group_norms, tensor_norms
 from .state import kept
 
@@ -44,7 +44,7 @@ def train(
     weight_decay: float = 0.0,
     record_every: int = 1,
     callback: Callable[[StepRecord], object] | None = None,
-    loss: LossSpec = "mse",
+    loss: LossSpec | None = None,
 ) -> History:
     """Train full-batch on ``(X, y)`` and record what the gradients did.
 
@@ -73,8 +73,9 @@ def train(
         Record per-layer statistics every this many steps (the loss is kept every step).
     callback : callable, optional
         Called with a :class:`StepRecord` at every recorded step; a truthy return stops training.
-    loss : {"mse", "cross_entropy"} or callable
-        The loss; a callable receives ``(output, y)`` and returns a scalar tensor.
+    loss : {"mse", "cross_entropy"}, callable or None
+        The loss, as in :func:`gradient_profile` (default: the model's own loss, else
+        cross-entropy for integer labels, else MSE).
 
     Returns
     -------
@@ -158,7 +159,7 @@ def _train(
     diverged_at = stopped_at = None
     for step in range(steps):
         opt.zero_grad(set_to_none=True)
-        value = loss(run_forward(model, X), y)
+        value = loss(loss.forward(model, X, y), y)
         losses.append(float(value.detach()))
         if not np.isfinite(losses[-1]):
             diverged_at = step

@@ -13,8 +13,8 @@ from torch import nn
 from .checks import check_int, check_model, check_trainable
 from .history import History, StepRecord, build_history
 from .layers import reported_layers
-from .losses import split_output
 from .norms import group_norms, tensor_norms
+from .outputs import split_output
 
 _ENGINE = torch.autograd.Variable._execution_engine  # runs a callback when a backward pass ends
 

@@ -13,7 +13,8 @@ from ..core.activations import get_activation
 from ..core.checks import check_choice, check_int
 from ..core.data import Dataset
 from ..core.inits import get_init, resolve_gain
-from ..core.losses import LossSpec, compute_loss, prepare_batch, run_forward
+from ..core.losses import LossSpec, compute_loss, prepare_batch
+from ..core.outputs import run_forward
 
 CELLS = ("rnn", "gru", "lstm")
 """Recurrent layers :func:`build_sequence_model` builds: ``nn.RNN`` (tanh), ``nn.GRU``, ``nn.LSTM``."""

@@ -17,7 +17,8 @@ from torch import nn
 
 from ..core._util import fmt
 from ..core.checks import check_positive
-from ..core.losses import LossSpec, compute_loss, prepare_batch, run_forward
+from ..core.losses import LossSpec, compute_loss, prepare_batch
+from ..core.outputs import run_forward
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,77 @@
+"""gradwidgets.core.outputs: how a model is run and how what it returns is read."""
+
+import pytest
+import torch
+from torch import nn
+
+from gradwidgets.core.outputs import accepts_labels, run_forward, split_output
+
+
+def test_run_forward_names_x_for_a_misfit_and_lets_other_errors_through():
+    with pytest.raises(ValueError, match=r"^X of shape \(2, 5\) does not fit the model: .*shape") as info:
+        run_forward(nn.Linear(3, 1), torch.ones(2, 5))
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise RuntimeError("the cat sat on the keyboard")
+
+    with pytest.raises(RuntimeError, match=r"^the cat sat on the keyboard$"):
+        run_forward(Broken(), torch.ones(2, 3))
+
+
+def test_the_users_own_error_keeps_its_type_even_when_it_mentions_a_size():
+    class Picky(nn.Module):
+        def forward(self, x):
+            raise RuntimeError("my own check: sample size too small")
+
+    with pytest.raises(RuntimeError, match=r"^my own check: sample size too small$"):
+        run_forward(Picky(), torch.ones(2, 3))
+
+
+def test_split_output_reads_tuples_dicts_and_dataclasses_by_one_rule():
+    import dataclasses
+
+    out, own = torch.ones(4, 2), torch.tensor(0.5)
+    assert split_output(out) == (out, None)
+    assert split_output((out, (torch.zeros(1), torch.zeros(1))))[0] is out  # nn.LSTM's (output, state)
+    assert split_output([out])[0] is out
+    assert split_output({"logits": out, "hidden": torch.zeros(3)}) == (out, None)
+    assert split_output({"hidden": out}) == (out, None)  # the only tensor
+    got = split_output({"loss": own, "logits": out})
+    assert got[0] is out and got[1] is own
+    assert split_output({"loss": own}) == (None, own)
+
+    @dataclasses.dataclass
+    class Output:
+        logits: torch.Tensor
+        loss: torch.Tensor | None = None
+
+    assert split_output(Output(out, own)) == (out, own)
+    for bad, shown in [
+        ("text", r"a str"),
+        ({"a": out, "b": out}, r"a dict of 2"),
+        ((None, out), r"a tuple of 2"),
+        (None, r"a NoneType"),
+    ]:
+        with pytest.raises(
+            ValueError, match=rf"^model returned {shown} this cannot measure; accepted: a tensor"
+        ):
+            split_output(bad)
+
+
+def test_accepts_labels_reads_the_forward_signature():
+    class Takes(nn.Module):
+        def forward(self, x, labels=None):
+            return x
+
+    class KeywordOnly(nn.Module):
+        def forward(self, x, *, labels=None, **kwargs):
+            return x
+
+    class Anything(nn.Module):
+        def forward(self, *args, **kwargs):  # could take labels, but says nothing about it
+            return args[0]
+
+    assert accepts_labels(Takes()) and accepts_labels(KeywordOnly())
+    assert not accepts_labels(Anything()) and not accepts_labels(nn.Linear(2, 2))
