@@ -173,7 +173,10 @@ def test_error_is_one_line_without_traceback(factories):
             ["factories:no_shape", "--input-shape", "3", "--batch", "1"],
             "--batch=1 is not allowed; it must be an integer >= 2",
         ),
-        (["factories:sigmoid_mlp", "--classes", "5"], "y holds labels 0..4 but the model outputs 3 classes ((64, 3))"),
+        (
+            ["factories:sigmoid_mlp", "--classes", "5"],
+            "y holds labels 0..4 but the model outputs 3 classes ((64, 3))",
+        ),
     ],
 )
 def test_errors(args, message, factories, monkeypatch, capsys):
