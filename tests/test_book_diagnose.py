@@ -110,12 +110,18 @@ def test_wide_tanh_raises_two_flags_both_about_init(chapter):
 
 
 def test_nan_remedy_says_where_it_came_from(chapter):
-    """'The remedy starts with where the NaN came from: the parameter that already holds it and the
-    first layer whose activations are not finite.'"""
+    """'The remedy says where the NaN came from, found by gw.find_nonfinite, which diagnose runs
+    whenever the loss or a gradient is not finite: here the parameter that already holds it,
+    before any pass.'"""
     advice = chapter["broken"].remedies[0].advice
     assert chapter["broken"].remedies[0].flag == "non-finite"
-    assert advice.startswith("The parameters blocks.5.linear.weight are already NaN")
-    assert "first non-finite activation is at blocks.5.linear" in advice
+    assert advice.startswith("'blocks.5.linear.weight' of 'blocks.5.linear' (Linear) holds NaN values before")
+    found = gw.find_nonfinite(chapter["relu_mlp"], chapter["X"], chapter["y"])
+    assert (found.phase, found.module, found.parameter) == (
+        "parameters",
+        "blocks.5.linear",
+        "blocks.5.linear.weight",
+    )
 
 
 def test_thresholds_quoted_in_the_chapter():
@@ -224,11 +230,20 @@ def test_same_weights_different_activation(chapter):
 # ---- an LSTM
 
 
-def test_lstm_report_is_blind_to_time(chapter):
-    """'No flag, and only two rows: one for the whole nn.LSTM, one for the linear read-out.'"""
+def test_lstm_report_flags_the_lstm_through_time(chapter):
+    """'Only two rows ... next to the read-out's [its |dL/dW|] looks normal ... the note under the
+    table gives ||dL/dh_1|| as a share of the largest step's, and below 10^-4 the layer is flagged
+    vanishing'; 'The first step's hidden state receives {lstm_h_first}'; with forget bias 3 'the
+    report agrees'."""
     r = chapter["lstm_report"]
-    assert r.healthy
-    assert r.layer_types == ("LSTM", "Linear")
+    assert r.layer_types == ("LSTM", "Linear") and r.flagged("vanishing") == ("lstm",)
+    g = r.profile.weight_grad_norm
+    assert g[0] > 1e-2 * g[1]  # the weight gradients alone raise nothing
+    h = r.profile.time_grad_norm
+    assert len(h) == 100 and h[0] / h.max() < 1e-4
+    assert chapter["glued"]["lstm_h_first"] == f"{h[0] / h.max():.0e}"
+    assert "Through time in lstm: |dL/dh_t| at the first of 100 steps" in " ".join(r.notes)
+    assert chapter["open_gate"].healthy
 
 
 def test_lstm_gradient_vanishes_through_time(chapter):
@@ -295,7 +310,10 @@ def test_normal_init_explodes_and_xavier_fixes_it(chapter):
     bad, good = chapter["normal_report"], chapter["xavier_report"]
     assert bad.profile.loss > 1000 and len(bad.flagged("exploding")) >= 5
     assert good.healthy
-    assert bad.remedies[0].advice.startswith("lower the init gain")
+    advice = bad.remedies[0].advice
+    assert advice.startswith("the weights are too large:") and "lower the init scale" in advice
+    gains = [float(lr.weights[0].detach().std()) * lr.weights[0].shape[1] ** 0.5 for lr in bad.profile.layers]
+    assert f"std(W) x sqrt(fan_in) = {max(gains):.3g}" in advice  # N(0, 1): sqrt(fan_in) itself
 
 
 def test_attention_outputs_grow_by_n(chapter):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from gradwidgets.core.outputs import accepts_labels, run_forward, split_output
+from gradwidgets.core.outputs import accepts_labels, floating_tensors, run_forward, split_output
 
 
 def test_run_forward_names_x_for_a_misfit_and_lets_other_errors_through():
@@ -75,3 +75,16 @@ def test_accepts_labels_reads_the_forward_signature():
 
     assert accepts_labels(Takes()) and accepts_labels(KeywordOnly())
     assert not accepts_labels(Anything()) and not accepts_labels(nn.Linear(2, 2))
+
+
+def test_floating_tensors_walks_nested_outputs():
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Out:
+        logits: torch.Tensor
+        extra: tuple
+
+    a, b, c = torch.ones(2), torch.zeros(3), torch.ones(1, dtype=torch.float16)
+    found = list(floating_tensors(Out(a, ({"k": b}, [c, torch.arange(3)], "text"))))
+    assert [t is x for t, x in zip(found, (a, b, c), strict=True)] == [True] * 3  # not the integers

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gradwidgets as gw
-from gradwidgets.core import diagnosis, thresholds
+from gradwidgets.core import flags, thresholds
 from gradwidgets.core.activations import ACTIVATIONS
 from gradwidgets.core.profile import GradientProfile
 
@@ -36,10 +36,10 @@ def test_the_plots_zones_are_the_thresholds_objects():
     assert plots.EXPLODING_ABOVE is thresholds.EXPLODING_ABSOLUTE
 
 
-def test_diagnosis_names_are_the_thresholds_objects():
+def test_flags_names_are_the_thresholds_objects():
     for name in thresholds.__all__:
-        if hasattr(diagnosis, name):
-            assert getattr(diagnosis, name) is getattr(thresholds, name), name
+        if hasattr(flags, name):
+            assert getattr(flags, name) is getattr(thresholds, name), name
     assert gw.THRESHOLDS is gw.core.THRESHOLDS is thresholds.THRESHOLDS
     assert gw.SATURATION_THRESHOLD is thresholds.SATURATION_THRESHOLD
 
@@ -61,12 +61,12 @@ def test_values_the_book_quotes():
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_saturated_flag_follows_the_registry(name):
-    flagged = diagnosis.flag_layers(_profile(name, 0.9)) == (("saturated",),)
+    flagged = flags.flag_layers(_profile(name, 0.9)).flags == (("saturated",),)
     assert flagged == ACTIVATIONS[name].saturates
     assert (name in thresholds.SATURATING_ACTIVATIONS) == ACTIVATIONS[name].saturates
 
 
 def test_saturated_flag_reads_the_registry_at_call_time(monkeypatch):
     monkeypatch.setitem(ACTIVATIONS, "relu", dataclasses.replace(ACTIVATIONS["relu"], saturates=True))
-    assert diagnosis.flag_layers(_profile("relu", 0.9)) == (("saturated",),)
-    assert diagnosis.flag_layers(_profile("?", 0.9)) == ((),)
+    assert flags.flag_layers(_profile("relu", 0.9)).flags == (("saturated",),)
+    assert flags.flag_layers(_profile("?", 0.9)).flags == ((),)

@@ -99,7 +99,7 @@ def test_every_records_every_nth_backward(regression):
 def test_loss_callable_is_read_once_per_step(regression):
     model = gw.build_mlp(2, in_features=1)
     current = {}
-    with watch(model, loss=lambda: current["loss"]) as w:
+    with watch(model, read_loss=lambda: current["loss"]) as w:
         opt = torch.optim.SGD(model.parameters(), lr=0.05)
         for _ in range(4):
             opt.zero_grad()
@@ -180,7 +180,7 @@ def test_diagnose_inside_a_watch_records_nothing(spirals):
         ((gw.build_mlp(2), 0), r"every=0 is not allowed"),
         ((nn.Tanh(),), r"model \(Tanh\) has no parameters"),
         (("model",), r"model must be a torch.nn.Module"),
-        ((gw.build_mlp(2), 1, 3.0), r"loss must be a callable"),
+        ((gw.build_mlp(2), 1, 3.0), r"read_loss must be a callable"),
     ],
 )
 def test_bad_arguments(args, match):
@@ -197,7 +197,7 @@ def test_close_removes_the_hooks_even_when_the_loss_reader_raises(spirals):
     def reader():
         raise RuntimeError("reader failed")
 
-    w = Watch(model, loss=reader)
+    w = Watch(model, read_loss=reader)
     out = model(spirals.X).sum()
     with pytest.raises(RuntimeError, match="reader failed"):
         out.backward()  # the step ends in the backward pass: the reader's error surfaces there
@@ -238,3 +238,12 @@ def test_a_lazy_model_is_named_before_any_hook():
     with pytest.raises(ValueError, match=r"model \(Sequential\) has lazy parameters"):
         watch(model, live=False)
     assert all(not getattr(p, "_post_accumulate_grad_hooks", None) for p in model[0].parameters())
+
+
+def test_loss_is_the_deprecated_name_of_read_loss(regression):
+    model = gw.build_mlp(2, in_features=1)
+    with pytest.warns(DeprecationWarning, match=r"^loss= is renamed read_loss="):
+        w = watch(model, loss=lambda: 0.5, live=False)
+    with w:
+        F.mse_loss(model(regression.X), regression.y).backward()
+    assert w.history().loss.tolist() == [0.5]

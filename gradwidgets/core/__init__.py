@@ -4,12 +4,14 @@ torch and numpy only: everything a training script needs, without the plotting s
 """
 
 from .activations import ACTIVATIONS, Activation, get_activation
+from .coverage import Coverage
 from .data import DATASETS, Dataset, make_dataset
 from .diagnosis import diagnose
 from .history import History, StepRecord
 from .inits import INITS, Init, get_init
 from .losses import LOSSES
 from .models import MLP, NORMS, ElmanRNN, build_mlp, build_rnn, spectral_radius
+from .nonfinite import NonFinite, find_nonfinite
 from .profile import GradientProfile, gradient_profile
 from .report import Report
 from .thresholds import SATURATION_THRESHOLD, THRESHOLDS
@@ -27,17 +29,20 @@ __all__ = [
     "SATURATION_THRESHOLD",
     "THRESHOLDS",
     "Activation",
+    "Coverage",
     "Dataset",
     "ElmanRNN",
     "GradientProfile",
     "History",
     "Init",
+    "NonFinite",
     "Report",
     "StepRecord",
     "Watch",
     "build_mlp",
     "build_rnn",
     "diagnose",
+    "find_nonfinite",
     "get_activation",
     "get_init",
     "gradient_profile",

@@ -39,6 +39,9 @@ class Activation:
         "dead" is the signal, not saturation.
     from_output : bool
         Its derivative can be written through its output h = f(z), so a profile need not keep z.
+    can_die : bool
+        Outputs exactly 0 with zero slope on a whole region (ReLU): a unit can go silent for
+        every input, "dead". Flagged "dead" by :func:`gradwidgets.diagnose` only for these.
     label : str
         How the explorers show it (its name unless given).
     module_types : tuple of type
@@ -55,6 +58,7 @@ class Activation:
     derivative_formula: str
     saturates: bool
     from_output: bool
+    can_die: bool = False
     label: str = ""
     module_types: tuple[type[nn.Module], ...] = field(default=(), repr=False)
     from_module: Callable[[nn.Module], Activation] | None = field(default=None, repr=False, compare=False)
@@ -172,6 +176,7 @@ ACTIVATIONS: dict[str, Activation] = {
         derivative_formula=r"\mathrm{relu}'(z) = 1 \text{ if } z > 0 \text{ else } 0",
         saturates=False,
         from_output=True,
+        can_die=True,
         module_types=(nn.ReLU,),
     ),
     "leaky_relu": leaky_relu(),

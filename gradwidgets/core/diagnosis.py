@@ -2,121 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
+import dataclasses
+
 import torch
 from torch import nn
 
-from .activations import ACTIVATIONS
 from .checks import check_model, check_trainable, renamed
+from .flags import Findings, flag_layers, zero_initialised
 from .limits import check_pass, param_bytes
 from .losses import Loss, LossSpec, check_loss, prepare_batch
+from .nonfinite import locate_nonfinite
 from .profile import GradientProfile, measure
-from .report import Remedy, Report
-from .thresholds import (
-    DEAD_FRACTION,
-    EXPLODING_ABSOLUTE,
-    EXPLODING_RELATIVE,
-    FLAGS,
-    SATURATED_FRACTION,
-    THRESHOLDS,
-    VANISHING_ABSOLUTE,
-    VANISHING_RELATIVE,
-)
+from .remedies import read_model, suggest
+from .report import Report
+from .thresholds import THRESHOLDS
 
-__all__ = ["diagnose", "flag_layers", "suggest"]
-
-_RNN_TYPES = ("RNN", "RNNCell")  # vanilla recurrences (LSTM and GRU are the remedy)
-
-
-def flag_layers(profile: GradientProfile, frozen: tuple[bool, ...] = ()) -> tuple[tuple[str, ...], ...]:
-    """The flags of each layer of a profile, by the thresholds of :mod:`.thresholds`.
-
-    Layers are taken in the profile's order (call order: input to output). Frozen layers
-    (no trainable weight) are neither flagged vanishing or exploding nor used as a reference.
-    """
-    n = len(profile)
-    frozen = frozen or (False,) * n
-    g = profile.weight_grad_norm
-    live = np.array([not frozen[i] and np.isfinite(g[i]) for i in range(n)], dtype=bool)
-    out = []
-    for i in range(n):
-        f = []
-        after = g[i:][live[i:]]  # this layer and those nearer the output
-        if live[i] and (g[i] < VANISHING_RELATIVE * after.max() or g[i] < VANISHING_ABSOLUTE):
-            f.append("vanishing")
-        if live[i] and (g[i] > EXPLODING_RELATIVE * np.median(after) or g[i] > EXPLODING_ABSOLUTE):
-            f.append("exploding")
-        act = ACTIVATIONS.get(profile.activations[i])  # "?": none identified
-        if act is not None and act.saturates and profile.saturation[i] > SATURATED_FRACTION:
-            f.append("saturated")
-        if profile.dead_fraction[i] > DEAD_FRACTION:
-            f.append("dead")
-        values = (g[i], profile.act_grad_norm[i], profile.act_mean[i], profile.act_std[i])
-        if not np.isfinite(values).all():
-            f.append("non-finite")
-        out.append(tuple(f))
-    return tuple(out)
-
-
-def _advice(flag: str, acts: set[str], types: set[str], notes: list[str]) -> tuple[str, tuple[str, ...]]:
-    """Specific advice for one flag, given the activations and layer types it was raised on."""
-    if flag == "vanishing":
-        if types & set(_RNN_TYPES):
-            return (
-                "a vanilla RNN shrinks the gradient at every time step: use nn.LSTM (forget-gate bias "
-                "near 1, so the cell state is kept at the start) or nn.GRU, an orthogonal recurrent "
-                "init with spectral radius near 1, or shorter sequences",
-                ("vanishing", "init"),
-            )
-        if acts & {"sigmoid", "tanh"}:
-            which = "/".join(sorted(acts & {"sigmoid", "tanh"}))
-            return (
-                f"{which} layers shrink the gradient at every layer: use ReLU/GELU with Kaiming "
-                "init, or add batch norm / residual connections",
-                ("activations", "init", "norm"),
-            )
-        return (
-            "add normalization (batch or layer norm) or residual connections so the early layers get "
-            "a short gradient path; match the init to the activation (Kaiming for ReLU)",
-            ("vanishing", "norm", "init"),
-        )
-    if flag == "exploding":
-        return (
-            "lower the init gain (Xavier/Kaiming, not a wider normal) or the learning rate, and clip "
-            "the gradient by norm (torch.nn.utils.clip_grad_norm_)",
-            ("init", "clipping", "vanishing"),
-        )
-    if flag == "saturated":
-        return (
-            "re-scale the inputs to zero mean and unit variance, use Xavier/LeCun init so "
-            "pre-activations stay near 0, or normalize before the activation",
-            ("activations", "init", "norm"),
-        )
-    if flag == "dead":
-        return (
-            "lower the learning rate, use LeakyReLU or GELU, check the bias init (no large negative "
-            "biases) and use Kaiming init",
-            ("activations", "init"),
-        )
-    return (
-        " ".join(notes) + " Check the data for NaN (torch.isfinite(X).all()), lower the learning "
-        "rate and clip the gradient by norm; NaN weights need a reload from a checkpoint",
-        ("clipping", "diagnose"),
-    )
-
-
-def suggest(
-    profile: GradientProfile, flags: tuple[tuple[str, ...], ...], types: tuple[str, ...], notes: list[str]
-) -> tuple[Remedy, ...]:
-    """One remedy per flag that was raised, tied to the book's chapters."""
-    out = []
-    for flag in FLAGS:
-        idx = [i for i, f in enumerate(flags) if flag in f]
-        if idx:
-            acts = {profile.activations[i] for i in idx}
-            advice, chapters = _advice(flag, acts, {types[i] for i in idx}, notes)
-            out.append(Remedy(flag, tuple(profile.layer_names[i] for i in idx), advice.strip(), chapters))
-    return tuple(out)
+__all__ = ["diagnose"]
 
 
 def diagnose(
@@ -171,31 +72,51 @@ def diagnose(
     profile = measure(model, X, y, run, None)  # restores modes, buffers and the random state
     frozen = tuple(not any(w.requires_grad for w in lr.weights) for lr in profile.layers)
     types = tuple(type(lr.module).__name__ for lr in profile.layers)
-    flags = flag_layers(profile, frozen)
-    notes = _nan_notes(model, X, profile) if any("non-finite" in f for f in flags) else []
+    zero = zero_initialised(model)
+    found = flag_layers(profile, frozen, zero)
+    if found.functional_dead:  # a layer followed by a functional ReLU: its units as the next layer got them
+        dead = profile.dead_fraction.copy()
+        for i, fraction in found.functional_dead:
+            dead[i] = max(dead[i], fraction)
+        profile = dataclasses.replace(profile, dead_fraction=dead)
+    notes = _notes(profile, found)
+    origin = ""
+    if not profile.finite or any("non-finite" in f for f in found.flags):
+        origin = locate_nonfinite(model, X, y, Loss(loss, "loss")).message  # where the first NaN/inf appeared
+        notes.append(origin)
+    facts = read_model(model, profile, X, zero)
     return Report(
         profile=profile,
         layer_types=types,
-        flags=flags,
+        flags=found.flags,
         frozen=frozen,
         thresholds=THRESHOLDS,
-        remedies=suggest(profile, flags, types, notes),
+        remedies=suggest(profile, found, facts, [origin] if origin else []),
         model_name=type(model).__name__,
         loss_name=str(run.name),
+        notes=tuple(notes),
     )
 
 
-def _nan_notes(model: nn.Module, X: torch.Tensor, profile: GradientProfile) -> list[str]:
-    """Where a NaN comes from: the input, parameters that are already NaN, the first bad activation."""
-    notes = []
-    with torch.no_grad():
-        if X.is_floating_point() and not torch.isfinite(X).all():
-            notes.append("X itself contains NaN or inf.")
-        bad = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
-    if bad:
-        shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-        notes.append(f"The parameters {shown} are already NaN or inf.")
-    act = np.isfinite(profile.act_mean) & np.isfinite(profile.act_std)
-    if not act.all():
-        notes.append(f"The first non-finite activation is at {profile.layer_names[int(np.argmin(act))]}.")
+def _notes(profile: GradientProfile, found: Findings) -> list[str]:
+    """What a reader needs to trust the flags: coverage, and what explains the unusual ones."""
+    notes = [_sentence(str(profile.coverage))] if profile.coverage is not None else []
+    if found.blocked:
+        shown = ", ".join(found.zero_params[:3]) + (" ..." if len(found.zero_params) > 3 else "")
+        notes.append(
+            f"{len(found.blocked)} layers get a gradient of exactly 0 because {shown} "
+            "is zero-initialised (by design: a zero-initialised head or residual branch); they "
+            "get one after its first update, so they are not flagged vanishing."
+        )
+    if profile.time_grad_norm is not None and profile.layers:
+        t = profile.time_grad_norm
+        ratio = t[0] / t.max() if t.max() > 0 else float("nan")
+        notes.append(
+            f"Through time in {profile.layer_names[profile.time_layer]}: |dL/dh_t| at the first of "
+            f"{len(t)} steps is {ratio:.3g} of the largest."
+        )
     return notes
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."

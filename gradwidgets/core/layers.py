@@ -13,6 +13,7 @@ __all__ = [
     "ATTENTION_TYPES",
     "PROBED_TYPES",
     "Layer",
+    "declares_layers",
     "is_probed",
     "layer_kind",
     "layer_weights",
@@ -115,6 +116,12 @@ def module_names(model: nn.Module) -> dict[nn.Module, str]:
 
     visit(model, "")
     return names
+
+
+def declares_layers(model: nn.Module) -> bool:
+    """True when the model names the layers to report (``hidden_linears``, as :func:`build_mlp`
+    models do): the others are left out by choice, not because they did not run."""
+    return getattr(model, "hidden_linears", None) is not None
 
 
 def reported_layers(model: nn.Module, names: dict[nn.Module, str] | None = None) -> list[Layer]:

@@ -7,12 +7,12 @@ import inspect
 import os
 import re
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import torch
 from torch import nn
 
-__all__ = ["accepts_labels", "run_forward", "split_output"]
+__all__ = ["accepts_labels", "floating_tensors", "run_forward", "split_output"]
 
 # torch reports a mismatched input in words like these (RuntimeError, ValueError or AssertionError)
 _MISFIT = re.compile(r"shape|size|dimension|channels|device|dtype|\b\d+D\b", re.IGNORECASE)
@@ -88,3 +88,15 @@ def split_output(output: object) -> tuple[torch.Tensor | None, torch.Tensor | No
         "first element is a tensor, or a dict/dataclass with a 'logits' tensor, a single tensor or "
         "a scalar 'loss'. Pass a callable loss to read the output yourself"
     )
+
+
+def floating_tensors(obj: object, depth: int = 0) -> Iterator[torch.Tensor]:
+    """Every dense floating tensor in ``obj``: a tensor, or nested tuples, lists, dicts, dataclasses."""
+    if isinstance(obj, torch.Tensor):
+        yield from (obj,) if obj.is_floating_point() and obj.layout == torch.strided else ()
+        return
+    items = obj if isinstance(obj, (tuple, list)) else obj.values() if isinstance(obj, Mapping) else ()
+    if not items and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        items = [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+    for item in items if depth < 8 else ():
+        yield from floating_tensors(item, depth + 1)

@@ -13,10 +13,12 @@ from ._util import fmt, format_table
 from .actstats import activation_stats
 from .blocktrace import mlp_plan, plan_buffers, run_plan
 from .checks import check_model, check_submodules, check_trainable
-from .layers import Layer, is_probed
+from .coverage import Coverage, coverage
+from .layers import Layer, declares_layers, is_probed
 from .limits import check_pass, param_bytes
 from .losses import Loss, LossSpec, check_loss, prepare_batch
 from .norms import GradNorms, group_norms, norms
+from .recurrence import first_recurrent, recorded_calls, through_time
 from .state import kept
 from .tracing import trace_forward
 
@@ -27,8 +29,12 @@ class GradientProfile:
 
     Every array has one entry per probed layer, input to output. ``activations`` names the
     activation found after each layer (``"?"`` when none was identified). ``time_grad_norm``
-    holds ||dL/dh_t|| per time step for a recurrent cell run step by step, else None.
-    ``layers`` holds each layer's module and weights (not compared, shown or pickled).
+    holds ||dL/dh_t|| per time step of the first recurrent layer, layer ``time_layer`` (a cell
+    run step by step, or the first layer of an nn.RNN/LSTM/GRU: :mod:`.recurrence`), else None.
+    ``input_dead`` is the fraction of each layer's input units that were 0 on every example
+    (NaN for the model's own data): what a functional ReLU (``F.relu``) before it killed.
+    ``layers`` holds each layer's module and weights (not compared, shown or pickled);
+    ``coverage`` the share of the model's trainable parameters they hold.
     """
 
     layer_names: tuple[str, ...]
@@ -43,6 +49,9 @@ class GradientProfile:
     dead_fraction: np.ndarray
     loss: float
     time_grad_norm: np.ndarray | None = None
+    time_layer: int | None = None
+    input_dead: np.ndarray | None = None
+    coverage: Coverage | None = field(default=None, compare=False)
     layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
 
     def __getstate__(self) -> dict:
@@ -82,7 +91,8 @@ class GradientProfile:
             for i in range(len(self))
         ]
         extra = f", {len(self.time_grad_norm)} time steps" if self.time_grad_norm is not None else ""
-        return f"GradientProfile(loss={fmt(self.loss)}{extra})\n" + format_table(header, rows)
+        covered = f"\n{self.coverage}" if self.coverage is not None else ""
+        return f"GradientProfile(loss={fmt(self.loss)}{extra})\n" + format_table(header, rows) + covered
 
 
 def _pct(x: float) -> str:
@@ -158,7 +168,11 @@ def measure(
         return loss.forward(model, X, y)
 
     h_norms = None
-    with torch.enable_grad(), kept(model, None if plan is None else plan_buffers(plan)):
+    with (
+        torch.enable_grad(),
+        kept(model, None if plan is None else plan_buffers(plan)),
+        recorded_calls(model) as calls,
+    ):
         try:
             if plan is None:
                 output, traces = trace_forward(model, X, forward, layers)
@@ -172,15 +186,19 @@ def measure(
             stats = activation_stats(traces)  # now: the backward pass frees each h once it is done
             reported = tuple(Layer(tr.name, tr.module, tuple(tr.weights)) for tr in traces)
             activations = tuple(tr.activation.name if tr.activation else "?" for tr in traces)
+            input_dead = np.array([tr.input_dead for tr in traces])
             w_groups = [tr.weights for tr in traces]
             sizes = [len(tr.hs) for tr in traces]
-            cell = next((i for i, tr in enumerate(traces) if isinstance(tr.module, nn.RNNCellBase)), None)
+            recurrent = first_recurrent([tr.module for tr in traces], calls)
             h_norms = GradNorms(traces)
             del traces, output
             weights = [w for ws in w_groups for w in ws if w.requires_grad]
-            inputs = weights + h_norms.asked
-            grads = torch.autograd.grad(value, inputs, allow_unused=True) if inputs else []
-            h_values = h_norms.fill(grads[len(weights) :])
+            replay = recurrent[1] if recurrent else None  # a whole-sequence RNN: its outputs' gradients
+            inputs = weights + h_norms.asked + (list(replay.outputs) if replay else [])
+            grads = list(torch.autograd.grad(value, inputs, allow_unused=True)) if inputs else []
+            k = len(weights) + len(h_norms.asked)
+            h_values = h_norms.fill(grads[len(weights) : k])
+            time = through_time(replay, grads[k:]) if replay else None
         finally:  # the snapshot puts back buffers (batch norm updated them), modes and random state
             if h_norms is not None:
                 h_norms.remove()
@@ -188,7 +206,9 @@ def measure(
     n = len(w_groups)  # every weight norm in one batched call: weight grads, then weights
     all_norms = norms([[grad_of.get(id(w)) for w in ws] for ws in w_groups] + w_groups)
     wgn, wn = all_norms[:n], all_norms[n:]
-    start = sum(sizes[:cell]) if cell is not None else 0
+    if recurrent is not None and replay is None:  # a cell run step by step: its h_t were measured
+        start = sum(sizes[: recurrent[0]])
+        time = h_values[start : start + sizes[recurrent[0]]].copy()
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(wn > 0, wgn / np.where(wn > 0, wn, 1.0), np.nan)
     return GradientProfile(
@@ -199,7 +219,10 @@ def measure(
         grad_to_weight=ratio,
         act_grad_norm=group_norms(h_values, sizes),
         loss=float(value.detach()),
-        time_grad_norm=None if cell is None else h_values[start : start + sizes[cell]].copy(),
+        time_grad_norm=time,
+        time_layer=None if recurrent is None else recurrent[0],
+        input_dead=input_dead,
+        coverage=coverage(model, reported, chosen=layers is not None or declares_layers(model)),
         layers=reported,
         **stats,
     )

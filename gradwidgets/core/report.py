@@ -64,7 +64,9 @@ class Report:
     ``flags[i]`` holds the problems found at layer i (a subset of :data:`FLAGS` in
     :mod:`gradwidgets.diagnose`); ``thresholds`` says, per flag, the rule that raises it;
     ``frozen[i]`` is True when layer i has no trainable weight (it is never flagged vanishing
-    or exploding). ``profile`` holds the measurements themselves.
+    or exploding). ``profile`` holds the measurements themselves; ``notes`` what the pass
+    covered (:attr:`coverage`) and what explains the unusual flags (a zero-initialised layer,
+    the gradient through time, where the first NaN or inf appeared).
     """
 
     profile: GradientProfile
@@ -75,11 +77,17 @@ class Report:
     remedies: tuple[Remedy, ...]
     model_name: str = "model"
     loss_name: str = "mse"
+    notes: tuple[str, ...] = ()
 
     @property
     def layer_names(self) -> tuple[str, ...]:
         """The probed layers' names in the model."""
         return self.profile.layer_names
+
+    @property
+    def coverage(self):
+        """The share of trainable parameters the reported layers hold (:class:`.coverage.Coverage`)."""
+        return self.profile.coverage
 
     @property
     def finite(self) -> bool:
@@ -159,6 +167,8 @@ class Report:
             f"Report({self.summary()})",
             format_table([*self._HEADER, "flags"], rows),
             "",
+            *(textwrap.fill(n, 100, subsequent_indent="  ") for n in self.notes),
+            *([""] if self.notes else []),
             "Flags and their thresholds:",
         ]
         width = max(len(f) for f, _ in self.thresholds)
@@ -192,6 +202,8 @@ class Report:
             "finite": self.finite,
             "layers": [{k: _json_float(v) for k, v in r.items()} for r in self.rows()],
             "thresholds": dict(self.thresholds),
+            "notes": list(self.notes),
+            "coverage": None if self.coverage is None else self.coverage.fraction,
             "remedies": [
                 {"flag": r.flag, "layers": list(r.layers), "advice": r.advice, "links": list(r.links)}
                 for r in self.remedies

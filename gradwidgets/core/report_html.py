@@ -40,7 +40,7 @@ def report_html(report, chapters: dict[str, str], guide: str) -> str:
     return (
         f'<div class="gw-report">{_REPORT_CSS}<p><b>{esc(report.summary())}</b></p>'
         f"<table><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f"<tbody>{''.join(body)}</tbody></table>" + "".join(f"<p>{esc(n)}</p>" for n in report.notes) + ""
         f"<p>Flags and their thresholds:</p><ul>{rules}</ul>"
         + (f"<p>Remedies:</p><ul>{remedies}</ul>" if remedies else "")
         + f'<p><a href="{esc(guide)}">How to read this report</a></p></div>'

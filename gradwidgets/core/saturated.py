@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import torch
+from torch.nn.modules.conv import _ConvNd
 
 from .activations import Activation
 from .thresholds import SATURATION_THRESHOLD
@@ -167,3 +168,15 @@ def saturated_exact(act: Activation, h: torch.Tensor, z: torch.Tensor | None) ->
         "selu": lambda: torch.where(h > 0, torch.tensor(d1), h + d0),
     }.get(act.name, lambda: act.derivative(z.float()).abs())()  # GELU's slope dips below 0
     return int((d < _threshold(act)).sum())
+
+
+def silent_input(module: torch.nn.Module, x: torch.Tensor | None) -> float:
+    """The fraction of a layer's input units (channels for a convolution) that are exactly 0 on
+    every example: those a functional ReLU (``F.relu``) has killed. NaN for data (an input
+    that depends on no parameter) and integers: a data set may hold features that are all 0."""
+    if x is None or not x.requires_grad or not x.is_floating_point() or x.dim() < 2:
+        return math.nan
+    axis = 1 if isinstance(module, _ConvNd) else x.dim() - 1
+    with torch.no_grad():
+        alive = x.ne(0).movedim(axis, 0).reshape(x.shape[axis], -1).any(dim=1)
+    return 1.0 - float(alive.sum()) / max(len(alive), 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from torch.nn.modules.conv import _ConvNd
 
 from .activations import ACTIVATIONS, Activation, activation_of_module
 from .layers import Layer, is_probed, layer_kind, layer_weights, module_names, reported_layers
+from .saturated import silent_input
 
 _PASS_THROUGH = (_BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.Dropout, nn.Identity)
 
@@ -55,6 +57,7 @@ class LayerTrace:
     activation: Activation | None
     hs: list[torch.Tensor] = field(default_factory=list)
     zs: list[torch.Tensor | None] = field(default_factory=list)
+    input_dead: float = math.nan
 
     @property
     def unit_dim(self) -> int:
@@ -69,6 +72,8 @@ class _Call:
     output: torch.Tensor | None  # as the module produced it (None once released)
     passed: torch.Tensor | None  # what the rest of the model received: ``output`` or a private copy
     version: int  # output._version when recorded: a later change means it was modified in place
+    silent: float  # a probed layer's input: the fraction of its units 0 on every example (else nan)
+    start: int  # calls completed when this one began: a parent begins before its children
 
 
 @dataclass(slots=True)
@@ -108,12 +113,13 @@ def _record(
     handed: dict[int, _Handed] = {}  # id of each tensor passed on -> what became of it
 
     def wrap(module: nn.Module, call):
-        act = None if is_probed(module) else activation_of(module)
+        probed = is_probed(module)
+        act = None if probed else activation_of(module)
         drops_z = act is not None and act.from_output
 
         def traced(*args, **kwargs):
             x = args[0] if args and isinstance(args[0], torch.Tensor) else None
-            given = handed.get(id(x)) if x is not None else None
+            given, start = handed.get(id(x)) if x is not None else None, len(log)
             if given is not None and given.version != x._version:
                 given = None  # modified in place since: not the tensor that was handed on
             output = call(*args, **kwargs)
@@ -125,7 +131,10 @@ def _record(
                 passed = out.clone()
                 output = passed if output is out else type(output)([passed, *output[1:]])
             index = len(log)
-            log.append(_Call(module, None if given is None else given.call, out, passed, out._version))
+            silent = silent_input(module, x) if probed else math.nan
+            log.append(
+                _Call(module, None if given is None else given.call, out, passed, out._version, silent, start)
+            )
             if given is not None and passed is x:  # handed on as it came (an Identity, say)
                 given.version, given.call = passed._version, index
                 given.holders.append(index)
@@ -189,7 +198,9 @@ def _traces(log: list[_Call], layers: list[Layer], by_calls: bool) -> tuple[list
             calls.setdefault(c.module, []).append(j)
     if by_calls:
         of = {lr.module: lr for lr in layers}
-        chosen = [of[m] for m in calls if m in of]
+        # in the order the layers began: a parent's own weights (a class token) before its children's
+        first = {m: js[0] for m, js in calls.items() if m in of}
+        chosen = [of[m] for m in sorted(first, key=lambda m: (log[first[m]].start, -first[m]))]
     else:
         chosen = [lr for lr in layers if lr.module in calls]
     traces, stale = [], False
@@ -199,7 +210,8 @@ def _traces(log: list[_Call], layers: list[Layer], by_calls: bool) -> tuple[list
         for f in followed:
             for call in (log[f[1]], log[f[2]]):
                 stale = stale or (call.output is not None and call.output._version != call.version)
-        traces.append(LayerTrace(lr.name, lr.module, list(lr.weights), followed[0][0], hs, zs))
+        silent = log[calls[lr.module][0]].silent
+        traces.append(LayerTrace(lr.name, lr.module, list(lr.weights), followed[0][0], hs, zs, silent))
     return traces, stale
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_int, check_model, check_trainable
+from .checks import check_int, check_model, check_trainable, renamed
 from .history import History, StepRecord, build_history
 from .layers import reported_layers
 from .norms import group_norms, tensor_norms
@@ -35,11 +35,21 @@ class Watch:
     :meth:`close`; create it with :func:`watch`.
     """
 
-    def __init__(self, model: nn.Module, every: int = 1, loss: Callable[[], object] | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        every: int = 1,
+        read_loss: Callable[[], object] | None = None,
+        *,
+        loss: Callable[[], object] | None = None,
+    ):
         check_trainable("model", check_model("model", model))
         self.every = check_int("every", every, 1)
-        if loss is not None and not callable(loss):
-            raise ValueError(f"loss must be a callable returning the current loss, got {type(loss).__name__}")
+        read_loss = renamed("loss", loss, "read_loss", read_loss)
+        if read_loss is not None and not callable(read_loss):
+            raise ValueError(
+                f"read_loss must be a callable returning the current loss, got {type(read_loss).__name__}"
+            )
         params = [p for p in model.parameters() if p.requires_grad]
         layers = reported_layers(model)
         position = {id(p): i for i, p in enumerate(params)}
@@ -47,7 +57,7 @@ class Watch:
         self.layer_names = tuple(lr.name for lr in layers)
         self._order = np.array([i for g in groups for i in g], dtype=np.int64)
         self._sizes = [len(g) for g in groups]
-        self._loss, self._n = loss, len(params)
+        self._loss, self._n = read_loss, len(params)
         self._losses: list[float] = []
         self._records: list[StepRecord] = []
         self._step = 0
@@ -83,7 +93,7 @@ class Watch:
         try:
             if self._loss is not None:
                 self._losses.append(math.nan)  # until read: a reader that raises leaves NaN
-                self._losses[-1] = _as_float(self._loss(), "loss")
+                self._losses[-1] = _as_float(self._loss(), "read_loss")
         finally:
             self._close_step()
 
@@ -112,7 +122,7 @@ class Watch:
         """Append this step's loss (a number, a scalar tensor or a model output with a scalar ``loss``)
         to the loss curve; once per step."""
         if self._loss is not None:
-            raise ValueError("log_loss: this watch already reads the loss through its loss= callable")
+            raise ValueError("log_loss: this watch already reads the loss through its read_loss= callable")
         value = _as_float(value, "value")
         self._finish()
         self._losses.append(value)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from ..core.checks import check_bool
+from ..core.checks import check_bool, renamed
 from ..core.training import History, StepRecord
 from ..core.watcher import Watch
 from .display import baking
@@ -64,8 +64,8 @@ class WatchView:
 class LiveWatch(Watch):
     """A :class:`Watch` that also redraws a :class:`WatchView` as records arrive."""
 
-    def __init__(self, model: nn.Module, every: int, loss: Callable[[], object] | None):
-        super().__init__(model, every, loss)
+    def __init__(self, model: nn.Module, every: int, read_loss: Callable[[], object] | None):
+        super().__init__(model, every, read_loss)
         self.view = WatchView(self._recorded())
         self._drawn = 0.0
 
@@ -93,7 +93,12 @@ def _in_notebook() -> bool:
 
 
 def watch(
-    model: nn.Module, every: int = 1, loss: Callable[[], object] | None = None, live: bool | None = None
+    model: nn.Module,
+    every: int = 1,
+    read_loss: Callable[[], object] | None = None,
+    live: bool | None = None,
+    *,
+    loss: Callable[[], object] | None = None,
 ) -> Watch:
     """Record per-layer gradient norms in your own training loop, through hooks.
 
@@ -103,9 +108,12 @@ def watch(
         The model you train; its parameters get a post-accumulate-grad hook each.
     every : int
         Record the norms every this many backward passes (>= 1).
-    loss : callable, optional
+    read_loss : callable, optional
         Called with no argument once per backward pass to read the current loss; otherwise
-        pass it with :meth:`Watch.log_loss`.
+        pass it with :meth:`Watch.log_loss`. (Not ``loss``: everywhere else in the package
+        ``loss`` is the loss function; ``watch(loss=...)`` is the deprecated name of this.)
+    loss : callable, optional
+        Deprecated: the former name of ``read_loss``.
     live : bool, optional
         Show a live heatmap and loss curve below the cell (True or False). Default (None): in a
         Jupyter kernel, yes, except while a book build executes (``GRADWIDGETS_BAKE`` set);
@@ -128,13 +136,14 @@ def watch(
     ...         opt.step()
     >>> w.history()  # doctest: +SKIP
     """
-    if live is not None:  # model, every and loss are checked by Watch, once
+    read_loss = renamed("loss", loss, "read_loss", read_loss)
+    if live is not None:  # model, every and read_loss are checked by Watch, once
         live = check_bool("live", live)
     else:
         live = _in_notebook() and not baking()
     if not live:
-        return Watch(model, every, loss)
-    handle = LiveWatch(model, every, loss)
+        return Watch(model, every, read_loss)
+    handle = LiveWatch(model, every, read_loss)
     from IPython.display import display
 
     display(handle)
