@@ -43,8 +43,14 @@ def _parser() -> argparse.ArgumentParser:
         "--input-shape", help="shape of one example, e.g. 32,10 (default: input_shape attribute)"
     )
     rep.add_argument("--batch", type=int, default=64, help="examples in the synthetic batch (default 64)")
-    rep.add_argument("--loss", choices=("mse", "cross_entropy"), help="default: cross_entropy with --classes")
+    rep.add_argument(
+        "--loss",
+        choices=("mse", "cross_entropy"),
+        help="default: the model's own loss if its forward takes labels (Hugging Face), else "
+        "cross_entropy with --classes, else mse",
+    )
     rep.add_argument("--classes", type=int, help="number of classes of the labels (cross_entropy)")
+    rep.add_argument("--vocab", type=int, help="X as token ids from 0 to VOCAB-1 (a language model)")
     rep.add_argument("--seed", type=int, default=0, help="seed of the synthetic batch (default 0)")
     rep.add_argument("--html", metavar="PATH", help="also write a standalone HTML page with the plot")
     rep.add_argument("--debug", action="store_true", help="on an error, also print the traceback")

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .core.checks import MAX_SEED, check_int, check_memory, check_model, check_seed
-from .core.outputs import split_output
+from .core.outputs import accepts_labels, split_output
 
 
 class CliError(Exception):
@@ -106,6 +106,8 @@ def check_options(args: argparse.Namespace) -> None:
         args.seed = check_seed("--seed", args.seed)
         if args.classes is not None:
             args.classes = check_int("--classes", args.classes, 2, MAX_SEED)
+        if args.vocab is not None:
+            args.vocab = check_int("--vocab", args.vocab, 2, MAX_SEED)
     except ValueError as err:
         raise CliError(str(err)) from err
 
@@ -151,20 +153,33 @@ def _probe_output(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
 
 
 def build_batch(model: nn.Module, shape: tuple[int, ...], args: argparse.Namespace):
-    """A seeded synthetic batch: standard normal X, and y that fits the model's output."""
+    """A seeded synthetic batch and the loss: X standard normal (or token ids below ``--vocab``),
+    y that fits the model's output. By the library's one loss rule: ``--loss`` as given; else a
+    model that takes ``labels`` (Hugging Face) computes its own loss, on the tokens themselves
+    for a language model (``--vocab`` without ``--classes``); else cross-entropy with
+    ``--classes``, else MSE."""
     _check_size(model, shape, args.batch)
     param = next(model.parameters(), None)
     g = torch.Generator().manual_seed(args.seed)
-    X = torch.randn((args.batch, *shape), generator=g)
+    if args.vocab is not None:
+        X = torch.randint(args.vocab, (args.batch, *shape), generator=g)
+    else:
+        X = torch.randn((args.batch, *shape), generator=g)
     if param is not None:
-        X = X.to(param.device, param.dtype)
+        X = X.to(param.device) if args.vocab is not None else X.to(param.device, param.dtype)
     out = _probe_output(model, X)
+    own = args.loss is None and accepts_labels(model)
+    if own and args.classes is None and args.vocab is not None:
+        return X, X.clone(), None  # a language model: the next token of the batch itself
     loss = args.loss or ("cross_entropy" if args.classes else "mse")
-    if loss == "mse":
+    if loss == "mse" and not own:
         return X, torch.randn(out.shape, generator=g).to(out.device, out.dtype), loss
-    classes = args.classes or (out.shape[1] if out.dim() == 2 else 0)
+    classes = args.classes or (out.shape[-1] if out.dim() >= 2 else 0)
     if classes < 2:
         raise CliError(
-            f"cross_entropy needs an output of shape (batch, classes >= 2), got {tuple(out.shape)}"
+            f"cross_entropy needs an output of shape (batch, classes >= 2) or (batch, T, classes), "
+            f"got {tuple(out.shape)}"
         )
-    return X, torch.randint(classes, (args.batch,), generator=g).to(out.device), loss
+    labels = out.shape[:-1] if out.dim() >= 2 else (args.batch,)
+    y = torch.randint(classes, labels, generator=g).to(out.device)
+    return X, y, None if own else loss

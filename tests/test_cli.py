@@ -36,6 +36,24 @@ FACTORIES = textwrap.dedent(
             return self.head(self.lstm(x)[0][:, -1])
 
 
+    class TinyLM(nn.Module):  # as Hugging Face writes them: token ids in, labels= for its own loss
+
+        input_shape = (12,)
+
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.embed, self.head = nn.Embedding(50, 16), nn.Linear(16, 50)
+
+        def forward(self, input_ids, labels=None):
+            logits = self.head(torch.tanh(self.embed(input_ids)))
+            loss = None
+            if labels is not None:  # next-token prediction, shifted as Hugging Face does
+                shifted = logits[:, :-1].reshape(-1, 50), labels[:, 1:].reshape(-1)
+                loss = nn.functional.cross_entropy(*shifted)
+            return {"loss": loss, "logits": logits}
+
+
     def no_shape():
         return nn.Linear(3, 1)
 
@@ -173,6 +191,7 @@ def test_error_is_one_line_without_traceback(factories):
             ["factories:no_shape", "--input-shape", "3", "--batch", "1"],
             "--batch=1 is not allowed; it must be an integer >= 2",
         ),
+        (["factories:TinyLM", "--vocab", "1"], "--vocab=1 is not allowed; it must be an integer"),
         (
             ["factories:sigmoid_mlp", "--classes", "5"],
             "y holds labels 0..4 but the model outputs 3 classes ((64, 3))",
@@ -327,3 +346,13 @@ def test_help_documents_debug_and_the_exit_status(capsys):
     text = capsys.readouterr().out
     assert "--debug" in text and "traceback" in text
     assert "0    the report was made, whether or not it flags layers" in text and "130  interrupted" in text
+
+
+def test_a_language_model_gets_token_ids_and_is_measured_on_its_own_loss(factories):
+    out = _run(["factories:TinyLM", "--vocab", "50", "--batch", "8"], factories)
+    assert out.returncode == 0, out.stderr
+    assert "TinyLM: loss the model's own loss = " in out.stdout
+    assert "Reported 2 layers holding 100% of trainable parameters." in out.stdout
+    named = _run(["factories:TinyLM", "--vocab", "50", "--loss", "cross_entropy", "--batch", "8"], factories)
+    assert named.returncode == 0, named.stderr
+    assert "TinyLM: loss cross_entropy = " in named.stdout  # labels (batch, 12) against (batch, 12, 50)

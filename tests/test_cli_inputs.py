@@ -18,7 +18,7 @@ from gradwidgets.cli_inputs import (
 
 
 def _args(**kw):
-    base = {"batch": 8, "seed": 0, "classes": None, "loss": None}
+    base = {"batch": 8, "seed": 0, "classes": None, "loss": None, "vocab": None}
     return argparse.Namespace(**{**base, **kw})
 
 
