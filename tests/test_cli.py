@@ -224,7 +224,10 @@ HUGE = "gradwidgets: error: the batch X (--batch {}) needs about {}, above the l
     ("args", "message"),
     [
         (["factories:forward_fails", "--input-shape", "3"], "the model's forward failed: RuntimeError: boom"),
-        (["factories:fails_in_training", "--input-shape", "3"], "the diagnosis failed: RuntimeError: boom"),
+        (
+            ["factories:fails_in_training", "--input-shape", "3"],
+            "model: its forward raised RuntimeError: boom in forward (on X of shape (64, 3)",
+        ),
         (["factories:returns_two", "--input-shape", "3"], "returned an output the report cannot use: model"),
         (["factories:returns_none", "--input-shape", "3"], "returned a NoneType this cannot measure"),
         (

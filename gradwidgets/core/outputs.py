@@ -19,14 +19,37 @@ _MISFIT = re.compile(r"shape|size|dimension|channels|device|dtype|\b\d+D\b", re.
 
 
 def run_forward(model: nn.Module, X: torch.Tensor, **kwargs: object) -> object:
-    """``model(X, **kwargs)``, with a shape, device or dtype mismatch reported as a ValueError
-    that names X."""
+    """``model(X, **kwargs)``. A shape, device or dtype mismatch is a ValueError that names X;
+    any other error of the forward is a ValueError that names the model and is also of the
+    error's own type (``except RuntimeError`` still catches a RuntimeError the model raised)."""
     try:
         return model(X, **kwargs)
-    except (RuntimeError, ValueError, AssertionError) as err:
-        if _MISFIT.search(str(err)) and _raised_by_torch(err):
-            raise ValueError(f"X of shape {tuple(X.shape)} does not fit the model: {err}") from err
-        raise  # the user's own error, with its own type
+    except Exception as err:
+        if isinstance(err, (RuntimeError, ValueError, AssertionError)) and _MISFIT.search(str(err)):
+            if _raised_by_torch(err):
+                raise ValueError(f"X of shape {tuple(X.shape)} does not fit the model: {err}") from err
+        message = (
+            f"model: its forward raised {type(err).__name__}: {err} (on X of shape {tuple(X.shape)}; "
+            "a model must take X and return a tensor, a tuple, a dict or a ModelOutput)"
+        )
+        raise _both(err, message) from err
+
+
+def _both(err: Exception, message: str) -> Exception:
+    """A ValueError carrying ``message`` that is also of ``err``'s type, when Python can make one
+    (not for OSError's family, or a type whose constructor needs more than a message)."""
+    if isinstance(err, ValueError) and type(err) is ValueError:
+        return ValueError(message)
+    try:
+        kind = _BOTH.get(type(err)) or _BOTH.setdefault(
+            type(err), type("ModelForwardError", (ValueError, type(err)), {})
+        )
+        return kind(message)
+    except TypeError:
+        return ValueError(message)
+
+
+_BOTH: dict[type, type] = {}
 
 
 def _raised_by_torch(err: BaseException) -> bool:
