@@ -36,7 +36,7 @@ def diagnose(
     Parameters
     ----------
     model : nn.Module
-        Any model with Linear, Conv, RNN/LSTM/GRU or MultiheadAttention layers.
+        Any model: its forward takes X (and ``labels=`` when it computes its own loss).
     X, y : torch.Tensor
         A batch of inputs and targets (same first dimension).
     loss : {"mse", "cross_entropy"}, callable or None
@@ -52,15 +52,22 @@ def diagnose(
     -------
     Report
         One row per layer that :func:`gradient_profile` reports (``model.hidden_linears`` for
-        :func:`build_mlp` models, else every Linear, Conv, RNN and attention layer that ran),
-        with flags (see :data:`THRESHOLDS`) and remedies. A model that
-        already produces NaN gives a report flagged "non-finite", not an exception.
+        :func:`build_mlp` models, else every module owning a weight of 2+ dimensions that ran:
+        Linear, Conv, Hugging Face's Conv1D, embeddings, RNN and attention layers), with flags
+        (the rules: :mod:`.flags`, :data:`THRESHOLDS`), remedies that read the model
+        (:mod:`.remedies`) and notes: the coverage (the share of trainable parameters the rows
+        hold, and what is left out), a zero-initialised parameter that holds gradients at 0
+        by design, the gradient through time of a recurrent layer, and, when the loss or a
+        gradient is not finite, where the first NaN or inf appeared (:func:`find_nonfinite`).
+        A model that already produces NaN gives a report flagged "non-finite", not an exception.
 
     Raises
     ------
     ValueError
-        On bad arguments, a model with no trainable parameter (nothing to measure), a loss that
-        does not depend on the parameters, or a pass too large for :func:`.checks.max_bytes`.
+        On bad arguments, a model with no trainable parameter (nothing to measure), a forward
+        that fails (also of the error's own type), an output with no tensor in it, a loss that
+        is not a scalar or does not depend on the parameters, X on another device than the
+        model, or a pass too large for :func:`.checks.max_bytes`.
     """
     check_model("model", model)
     check_trainable("model", model)

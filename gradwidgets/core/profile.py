@@ -115,7 +115,8 @@ def gradient_profile(
     Parameters
     ----------
     model : nn.Module
-        Any module containing Linear, Conv, RNN or MultiheadAttention layers.
+        Any module; its layers are the modules owning a weight of 2 or more dimensions
+        (:func:`.layers.is_probed`).
     X, y : torch.Tensor
         A batch of inputs and targets with the same first dimension.
     loss : {"mse", "cross_entropy"}, callable or None
@@ -124,9 +125,9 @@ def gradient_profile(
         given ``labels=y``), else cross-entropy for integer labels, else MSE. The rule, and how
         tuple, dict and ``ModelOutput`` outputs are read: :class:`.losses.Loss`.
     layers : list of nn.Module, optional
-        The layers to report, in order: Linear, Conv, RNN or attention modules of ``model``.
-        Default: ``model.hidden_linears`` when the model has it (as :func:`build_mlp` models
-        do), else every Linear/Conv/RNN/attention layer in call order.
+        The layers to report, in order: modules of ``model`` owning a weight of 2+ dimensions,
+        or attention layers. Default: ``model.hidden_linears`` when the model has it (as
+        :func:`build_mlp` models do), else every such layer that ran, in the order they began.
 
     Returns
     -------
@@ -149,8 +150,8 @@ def gradient_profile(
         for i, m in enumerate(layers):
             if not is_probed(m):
                 raise ValueError(
-                    f"layers[{i}] is a {type(m).__name__}; layers must be Linear, Conv, RNN or attention "
-                    "modules of the model"
+                    f"layers[{i}] is a {type(m).__name__}, which owns no weight of 2 or more dimensions; "
+                    "layers must be modules of the model with one (Linear, Conv, RNN, attention, ...)"
                 )
     # what the pass keeps: each layer's z and h, what autograd saves, dL/dh; a gradient per weight
     check_pass("gradient_profile", model, X, copies=4, extra=2 * param_bytes(model))
