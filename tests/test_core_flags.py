@@ -53,6 +53,7 @@ def test_a_median_of_zeros_is_no_reference_for_exploding():
     assert _flags([1e-8, 1.0, 1e-9, 1.0], zero=("scale",)) == ((), (), (), ())  # small by design
     assert _flags([1e-8, 1.0, 1e-9, 1.0])[0] == ("vanishing",)
     assert _flags([5e3, 1e-7, 1e-7, 1.0], zero=("scale",))[0] == ("exploding",)  # the rest as usual
+    assert _flags([0.5, 1e-7, 1e-7, 1e-7])[0] == ()  # far above a tiny median, but not large
     assert _flags([50.0, 1e-7, 1e-7, 1.0], zero=("scale",))[0] == ()  # no median from held values
 
 
@@ -74,8 +75,10 @@ def test_dead_units_behind_a_functional_relu_are_found_in_the_next_input():
 
 def test_a_collapsing_forward_signal_is_vanishing():
     edge = th.COLLAPSE_RELATIVE
-    assert _flags([1.0, 1.0, 1.0], rms=[1.0, 0.5, 0.99 * edge])[2] == ("vanishing",)
-    assert _flags([1.0, 1.0, 1.0], rms=[1.0, 0.5, 1.01 * edge])[2] == ()
+    assert _flags([1.0] * 4, rms=[1.0, 0.5, 0.99 * edge, 1.0])[2] == ("vanishing",)
+    assert _flags([1.0] * 4, rms=[1.0, 0.5, 1.01 * edge, 1.0])[2] == ()
+    # a dip that the signal recovers from (a small branch beside a residual stream) is no collapse
+    assert _flags([1.0] * 5, rms=[1.0, 0.5 * edge, 0.5, 1.0, 1.0])[1] == ()
     assert _flags([1.0, 1.0], rms=[1e-3, 0.99]) == ((), ())
 
 
@@ -100,12 +103,15 @@ def test_zero_initialised_names_weights_and_scales_not_biases_nor_tokens():
     model = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
     model.token = nn.Parameter(torch.zeros(1, 1, 3))  # a class token: added, passes gradients on
     model.layer_scale = nn.Parameter(torch.full((3,), 1e-6))  # ConvNeXt's layer scale
+    model[0].b = nn.Parameter(torch.zeros(3))  # a bias beside a weight matrix, whatever its name
+    model[1].channel_scale = nn.Parameter(torch.zeros(3, 1, 1))  # torchvision's layer scale shape
     with torch.no_grad():
         model[1].weight.zero_()
         model[2].weight.zero_()
-    assert zero_initialised(model) == ("token", "layer_scale", "1.weight", "2.weight")[1:]
+    assert zero_initialised(model) == ("layer_scale", "1.weight", "1.channel_scale", "2.weight")
     model[2].requires_grad_(False)
     model.layer_scale.data.fill_(1e-3)
+    model[1].channel_scale.data.fill_(1.0)
     assert zero_initialised(model) == ("1.weight",)
 
 
@@ -139,3 +145,12 @@ def test_a_30_layer_relu_stack_with_xavier_init_is_vanishing_in_its_forward_sign
     for lin in model[:60:2]:
         nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
     assert gw.diagnose(model, X, y).healthy  # the twin with Kaiming init
+
+
+def test_a_matrix_is_two_dimensional_or_a_kernel_not_a_broadcast_scale_or_token():
+    from gradwidgets.core.flags import _matrix
+
+    assert _matrix(torch.zeros(4, 3)) and _matrix(torch.zeros(32, 1))  # a linear map to 1 output
+    assert _matrix(torch.zeros(8, 3, 3, 3)) and _matrix(torch.zeros(1, 16, 8))  # a kernel; positions
+    assert not _matrix(torch.zeros(8, 1, 1)) and not _matrix(torch.zeros(1, 1, 8))  # a scale; a token
+    assert not _matrix(torch.zeros(8)) and not _matrix(None)

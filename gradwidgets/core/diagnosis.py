@@ -111,9 +111,9 @@ def _notes(profile: GradientProfile, found: Findings) -> list[str]:
     if found.blocked:
         shown = ", ".join(found.zero_params[:3]) + (" ..." if len(found.zero_params) > 3 else "")
         notes.append(
-            f"{len(found.blocked)} layers get a gradient of exactly 0 because {shown} "
-            "is zero-initialised (by design: a zero-initialised head or residual branch); they "
-            "get one after its first update, so they are not flagged vanishing."
+            f"{len(found.blocked)} layers get a gradient of (nearly) 0 because {shown} is "
+            "zero-initialised (by design: a zero-initialised head, residual branch or layer "
+            "scale); they get one as it grows, so they are not flagged vanishing."
         )
     if profile.time_grad_norm is not None and profile.layers:
         t = profile.time_grad_norm

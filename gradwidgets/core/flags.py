@@ -9,11 +9,13 @@ import torch
 from torch import nn
 
 from .activations import ACTIVATIONS
+from .layers import module_names
 from .profile import GradientProfile
 from .thresholds import (
     COLLAPSE_RELATIVE,
     DEAD_FRACTION,
     EXPLODING_ABSOLUTE,
+    EXPLODING_FLOOR,
     EXPLODING_RELATIVE,
     SATURATED_FRACTION,
     VANISHING_ABSOLUTE,
@@ -37,23 +39,34 @@ class Findings:
     zero_params: tuple[str, ...] = field(default=())
 
 
+def _matrix(p: torch.Tensor | None) -> bool:
+    """True for a matrix (2 dimensions, (n, 1) too) or a tensor of 3+ dimensions with 2 or more of
+    size above 1 (a kernel, a position embedding), not a per-channel scale stored as (C, 1, 1)
+    nor a class token stored as (1, 1, D)."""
+    return p is not None and (p.dim() == 2 or (p.dim() > 2 and sum(n > 1 for n in p.shape) >= 2))
+
+
 def zero_initialised(model: nn.Module) -> tuple[str, ...]:
     """The trainable parameters set to (nearly) 0 on purpose, through which every gradient is 0
     (or tiny) at the first step, by design: a weight matrix that is exactly 0 (a zero-initialised
     head or last layer of a branch), or a scale, a vector or a single number, below
-    :data:`.thresholds.ZERO_SCALE` everywhere (the last batch norm of a residual branch, ReZero's
-    alpha, ConvNeXt's and CaiT's layer scale at 1e-6). Not biases, and not a token or position
-    embedding (a shape with leading 1s: it is added, not multiplied, and passes gradients on)."""
+    :data:`.thresholds.ZERO_SCALE` everywhere (a batch norm's weight at the end of a residual
+    branch, ReZero's alpha, ConvNeXt's and CaiT's layer scale at 1e-6, stored as (C,) or
+    (C, 1, 1)). Not a layer's bias (a vector beside its own weight matrix, whatever its name),
+    and not a token or position embedding (shape (1, n, d): added, so gradients pass it)."""
     found = []
     with torch.no_grad():
-        for name, p in model.named_parameters():
-            if not p.requires_grad or not p.numel() or "bias" in name.rsplit(".", 1)[-1]:
-                continue
-            if p.dim() <= 1 or p.numel() == 1:
-                if float(p.abs().max()) <= ZERO_SCALE:
-                    found.append(name)
-            elif not (p.dim() >= 3 and p.shape[0] == 1) and not p.any():  # (1, n, d): a token
-                found.append(name)
+        for module, module_name in module_names(model).items():
+            own = [(n, p) for n, p in module._parameters.items() if p is not None and p.requires_grad]
+            has_matrix = any(_matrix(p) for _, p in own)
+            for name, p in own:
+                vector = not _matrix(p)
+                if not p.numel() or (p.dim() >= 3 and p.shape[0] == 1 and p.shape[-1] > 1 and vector):
+                    continue  # empty, or a class token (1, 1, d)
+                if vector and not has_matrix and "bias" not in name and float(p.abs().max()) <= ZERO_SCALE:
+                    found.append(f"{module_name}.{name}" if module_name else name)
+                elif not vector and not p.any():
+                    found.append(f"{module_name}.{name}" if module_name else name)
     return tuple(found)
 
 
@@ -64,7 +77,9 @@ def _relative(g: np.ndarray, live: np.ndarray, i: int, reference: np.ndarray) ->
     vanishing = g[i] < VANISHING_RELATIVE * after.max() or g[i] < VANISHING_ABSOLUTE
     usual = g[i:][live[i:] & reference[i:]]
     median = float(np.median(usual)) if len(usual) else 0.0
-    exploding = (median > 0 and g[i] > EXPLODING_RELATIVE * median) or g[i] > EXPLODING_ABSOLUTE
+    exploding = (median > 0 and g[i] > max(EXPLODING_RELATIVE * median, EXPLODING_FLOOR)) or g[
+        i
+    ] > EXPLODING_ABSOLUTE
     return bool(vanishing), bool(exploding)
 
 
@@ -100,7 +115,9 @@ def _forward(profile: GradientProfile, zero_layers: set[int]) -> tuple[list[int]
         if 0 < first < sd * COLLAPSE_RELATIVE and i < len(profile) - 1:
             grown.append(i)
         peak = max(peak, r)
-    return collapsed, grown
+    last = len(profile) - 2  # the last hidden layer: a signal that recovers after a dip (a small
+    # residual branch beside the stream that carries it) has not collapsed
+    return (collapsed if last in collapsed else []), (grown if last in grown else [])
 
 
 def _embedding(profile: GradientProfile, i: int) -> bool:
@@ -113,7 +130,8 @@ def flag_layers(
     """The flags of each layer of a profile, by the thresholds of :mod:`.thresholds`.
 
     Layers are taken in the profile's order (call order: input to output). Frozen layers (no
-    trainable weight) are neither flagged vanishing or exploding nor used as a reference. A
+    trainable weight) are neither flagged vanishing or exploding nor used as a reference, nor
+    are layers that share a weight (a tied embedding), but for the absolute exploding rule. A
     gradient held small by a (nearly) zero-initialised parameter (``zero_params``, see
     :func:`zero_initialised`) is not "vanishing": it is so by design until that parameter's
     first updates; nor is the exact 0 of a layer whose units are dead ("dead" says why).
@@ -126,8 +144,11 @@ def flag_layers(
         i for i, lr in enumerate(profile.layers) if lr.weights and not any(w.any() for w in lr.weights)
     }
     dead, functional = _dead(profile)
+    shared = _shared(profile)  # a tied weight gets another layer's gradient too: no comparison
+    live &= np.array([i not in shared for i in range(n)], dtype=bool)
     small = [live[i] and _relative(g, live, i, live)[0] for i in range(n)]
-    blocked = {i for i in range(n) if small[i] and zero_params}  # small on purpose, by design
+    # small on purpose, by design; not when units die after it (a zero scale in a plain chain)
+    blocked = {i for i in range(n) if small[i] and zero_params and not dead}
     reference = np.array([i not in blocked for i in range(n)], dtype=bool)
     fading = _fading(profile, live, small, blocked)
     collapsed, grown = _forward(profile, zero_layers)
@@ -135,7 +156,9 @@ def flag_layers(
     out = []
     for i in range(n):
         f = []
-        exploding = _relative(g, live, i, reference)[1] if live[i] else False
+        exploding = (
+            _relative(g, live, i, reference)[1] if live[i] else i in shared and g[i] > EXPLODING_ABSOLUTE
+        )
         vanishing = i in fading or i in collapsed
         vanishing = vanishing or (through_time == "vanishing" and i == profile.time_layer)
         exploding = exploding or i in grown or (through_time == "exploding" and i == profile.time_layer)
@@ -163,12 +186,10 @@ def _fading(profile: GradientProfile, live: np.ndarray, small: list[bool], block
     rule of :func:`_relative`) from the input side, in call order. A small gradient further in,
     after a layer that gets a full one (attention's query and key at init, a dead block that a
     skip connection goes around), is not a gradient that fails to reach the early layers.
-    Layers sharing a weight with another (a language model's embedding, tied to its head, gets
-    the head's gradient too) and frozen ones are passed over."""
-    shared = _shared(profile)
+    Layers that are not ``live`` (frozen, or sharing a weight with another) are passed over."""
     run = set()
     for i in range(len(profile)):
-        if not live[i] or i in shared:
+        if not live[i]:
             continue
         if not small[i] or i in blocked:
             break

@@ -8,6 +8,7 @@ __all__ = [
     "COLLAPSE_RELATIVE",
     "DEAD_FRACTION",
     "EXPLODING_ABSOLUTE",
+    "EXPLODING_FLOOR",
     "EXPLODING_RELATIVE",
     "FLAGS",
     "SATURATED_FRACTION",
@@ -39,6 +40,10 @@ before it. The signal that reaches the layers after it is 1000 times weaker; the
 gradients (input times backward signal) are all equally tiny, so no layer stands out from
 the others, yet nothing learns. A 30-layer ReLU MLP with Xavier init loses a factor of
 about 2 in variance per layer: 2**-15 ~ 3e-5 of its first layer's scale at the last."""
+EXPLODING_FLOOR = 1.0
+"""Exploding by the relative rule needs a gradient norm above this too: a layer far above the
+others' median but below 1 is not large, the others are small (a model initialised at a tiny
+scale, whose embeddings and head alone get the usual gradient)."""
 ZERO_SCALE = 1e-4
 """A scale (a vector or a single number: a norm's weight, ReZero's alpha, a layer scale) whose
 every entry is at most this is zero-initialised on purpose (ConvNeXt's and CaiT's layer scale
@@ -80,7 +85,8 @@ THRESHOLDS = (
     ),
     (
         "exploding",
-        f"|dL/dW| > {EXPLODING_RELATIVE:g} x the median |dL/dW| at this layer or after it, "
+        f"|dL/dW| > {EXPLODING_RELATIVE:g} x the median |dL/dW| at this layer or after it (and > "
+        f"{EXPLODING_FLOOR:g}), "
         f"or > {EXPLODING_ABSOLUTE:g}; a recurrent layer's |dL/dh_t| at the first step > "
         f"{EXPLODING_RELATIVE:g} x the median of the later steps'",
     ),
