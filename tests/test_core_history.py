@@ -77,3 +77,18 @@ def test_build_history_shapes_and_markers():
     assert h.diverged_at == 2 and h.final_loss == 0.5
     empty = history.build_history(("a",), [], [])
     assert empty.layer_grad_norm.shape == (0, 1) and empty.diverged_at is None
+
+
+def test_skipped_steps_and_a_loss_that_starts_later():
+    rec = [gw.StepRecord(s, 1.0, np.array([1.0]), 1.0, 1.0, np.array([np.nan])) for s in (7, 8, 9)]
+    h = history.build_history(("a",), [0.5, 0.4, 0.3], rec, skipped=[np.int64(8)], loss_start=7)
+    assert h.skipped == (8,) and type(h.skipped[0]) is int and h.loss_start == 7
+    assert h.loss_steps.tolist() == [7, 8, 9] and h.steps.tolist() == [7, 8, 9]
+    assert repr(h) == (
+        "History(3 steps from step 7, 1 layers, loss 0.5 -> 0.3, finite, 1 skipped by the scaler)"
+    )
+    plain = history.build_history(("a",), [0.5], rec[:1])
+    assert plain.skipped == () and plain.loss_start == 0 and plain.loss_steps.tolist() == [0]
+    assert repr(plain) == "History(1 steps, 1 layers, loss 0.5 -> 0.5, finite)"
+    trained = gw.train(gw.build_mlp(2, in_features=1), torch.randn(8, 1), torch.randn(8, 1), steps=2, lr=0.1)
+    assert trained.skipped == () and trained.loss_start == 0

@@ -1,6 +1,7 @@
 """watch() in a notebook: the live view follows the user's own loop; hooks go on close."""
 
 import numpy as np
+import pytest
 import torch
 
 import gradwidgets as gw
@@ -44,3 +45,59 @@ def test_not_live_outside_a_notebook_or_while_baking(monkeypatch, regression):
     w = gw.watch(model)
     assert type(w) is gw.Watch
     w.close()
+
+
+def test_a_window_shows_the_loss_at_its_own_steps(monkeypatch, regression):
+    monkeypatch.setattr(watch_view, "REDRAW_INTERVAL", 0.0)
+    model = gw.build_mlp(2, in_features=1)
+    w = gw.watch(model, live=True, window=3)
+    _loop(model, w, 7, regression)
+    w.close()
+    history = w.history()
+    assert history.steps.tolist() == [4, 5, 6] and history.loss_start == 4
+    np.testing.assert_array_equal(w.view.sources["loss"].data["step"], [4.0, 5.0, 6.0])
+    np.testing.assert_array_equal(w.view.sources["norms"].data["rec_step"], [4.0, 5.0, 6.0])
+    assert "(showing those from step 4)" in w.view.status.value
+
+
+def test_a_scaler_is_passed_on_and_its_skips_shown(monkeypatch, regression):
+    monkeypatch.setattr(watch_view, "REDRAW_INTERVAL", 0.0)
+    model = gw.build_mlp(2, in_features=1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=4.0)
+    w = gw.watch(model, live=True, scaler=scaler)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    for step in range(3):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(regression.X), regression.y) * (np.inf if step == 1 else 1)
+        scaler.scale(loss).backward()
+        w.log_loss(loss)
+        scaler.step(opt)
+        scaler.update()
+    w.close()
+    assert w.history().skipped == (1,) and w.history().diverged_at is None
+    assert "1 skipped by the scaler" in w.view.status.value
+    with pytest.raises(ValueError, match=r"^window=0 is not allowed"):
+        gw.watch(model, live=True, window=0)
+    assert all(not p._post_accumulate_grad_hooks for p in model.parameters())
+
+
+def test_no_hook_is_left_when_the_view_or_its_display_fails(monkeypatch):
+    model = gw.build_mlp(2, in_features=1)
+
+    def broken(history):
+        raise ImportError("no widgets here")
+
+    monkeypatch.setattr(watch_view, "WatchView", broken)
+    with pytest.raises(ImportError, match="no widgets here"):
+        gw.watch(model, live=True)
+    assert all(not p._post_accumulate_grad_hooks for p in model.parameters())
+    monkeypatch.undo()
+    import IPython.display
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("no display")
+
+    monkeypatch.setattr(IPython.display, "display", refuse)
+    with pytest.raises(RuntimeError, match="no display"):
+        gw.watch(model, live=True)
+    assert all(not p._post_accumulate_grad_hooks for p in model.parameters())

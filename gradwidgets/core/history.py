@@ -33,11 +33,14 @@ class StepRecord:
 class History:
     """Everything ``train`` or a :class:`.Watch` recorded, built by :func:`build_history`.
 
-    ``loss`` has one entry per step taken. The other arrays have one row per recorded step
-    (``steps`` says which); per-layer arrays have one column per layer in ``layer_names``.
-    Gradient norms are measured before clipping; ``total_norm_after`` after it.
-    ``diverged_at`` is the step whose loss or gradient was non-finite (training stopped there),
-    else None. ``stopped_at`` is the step after which a callback asked to stop, else None.
+    ``loss`` has one entry per step taken, from step ``loss_start`` (0 unless a watch's
+    ``window`` dropped the steps before it; :attr:`loss_steps` numbers them). The other arrays
+    have one row per recorded step (``steps`` says which); per-layer arrays have one column per
+    layer in ``layer_names``. Gradient norms are measured before clipping; ``total_norm_after``
+    after it. ``diverged_at`` is the step whose loss or gradient was non-finite (training
+    stopped there), else None. ``stopped_at`` is the step after which a callback asked to stop,
+    else None. ``skipped`` lists the steps a loss scaler (mixed precision) skipped because
+    their gradients were non-finite: not divergence, the scaler's normal working.
     """
 
     layer_names: tuple[str, ...]
@@ -49,6 +52,8 @@ class History:
     update_ratio: np.ndarray
     diverged_at: int | None
     stopped_at: int | None = None
+    skipped: tuple[int, ...] = ()
+    loss_start: int = 0
 
     @classmethod
     def from_records(
@@ -62,6 +67,11 @@ class History:
         return build_history(layer_names, [r.loss for r in records], records, diverged_at, stopped_at)
 
     @property
+    def loss_steps(self) -> np.ndarray:
+        """The step of each entry of ``loss``."""
+        return np.arange(self.loss_start, self.loss_start + len(self.loss), dtype=np.int64)
+
+    @property
     def final_loss(self) -> float:
         """The last finite loss, or nan if none was finite."""
         finite = self.loss[np.isfinite(self.loss)]
@@ -71,8 +81,11 @@ class History:
         status = f"diverged at step {self.diverged_at}" if self.diverged_at is not None else "finite"
         if self.stopped_at is not None:
             status += f", stopped after step {self.stopped_at}"
+        if self.skipped:
+            status += f", {len(self.skipped)} skipped by the scaler"
         loss = f"{fmt(float(self.loss[0]))} -> {fmt(self.final_loss)}" if self.loss.size else "-"
-        return f"History({len(self.loss)} steps, {len(self.layer_names)} layers, loss {loss}, {status})"
+        span = f"{len(self.loss)} steps" + (f" from step {self.loss_start}" if self.loss_start else "")
+        return f"History({span}, {len(self.layer_names)} layers, loss {loss}, {status})"
 
 
 def build_history(
@@ -81,6 +94,9 @@ def build_history(
     records: list[StepRecord],
     diverged_at: int | None = None,
     stopped_at: int | None = None,
+    *,
+    skipped: tuple[int, ...] = (),
+    loss_start: int = 0,
 ) -> History:
     """The :class:`History` of a run: its losses (one per step) and its step records.
 
@@ -89,11 +105,15 @@ def build_history(
     names : tuple of str
         The layers' names, one per column of the per-layer arrays.
     losses : list of float
-        The loss at every step.
+        The loss at every step from ``loss_start``.
     records : list of StepRecord
         The recorded steps, in order.
     diverged_at, stopped_at : int, optional
         As in :class:`History`.
+    skipped : tuple of int, optional
+        The steps a loss scaler skipped; default none.
+    loss_start : int, optional
+        The step of the first loss; default 0.
 
     Returns
     -------
@@ -114,4 +134,6 @@ def build_history(
         update_ratio=column("update_ratio").reshape(-1, n),
         diverged_at=diverged_at,
         stopped_at=stopped_at,
+        skipped=tuple(int(s) for s in skipped),
+        loss_start=int(loss_start),
     )

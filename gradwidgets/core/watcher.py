@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import numbers
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -11,28 +11,59 @@ import torch
 from torch import nn
 
 from .checks import check_int, check_model, check_trainable, renamed
-from .history import History, StepRecord, build_history
+from .history import History, StepRecord
 from .layers import reported_layers
 from .norms import group_norms, tensor_norms
-from .outputs import split_output
+from .passend import PassEnd
+from .watchrecords import Records, as_loss, summary_line, summary_table
 
-_ENGINE = torch.autograd.Variable._execution_engine  # runs a callback when a backward pass ends
+
+def unwrap_compiled(model: nn.Module) -> nn.Module:
+    """The module ``torch.compile`` wrapped (its ``_orig_mod``), else ``model`` itself."""
+    eval_frame = sys.modules.get("torch._dynamo.eval_frame")  # not imported: nothing was compiled
+    optimized = getattr(eval_frame, "OptimizedModule", None)
+    while optimized is not None and isinstance(model, optimized):
+        model = model._orig_mod
+    return model
 
 
 def watched_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The layers a watch reports, as (name, module): :func:`.layers.reported_layers`."""
-    return [(lr.name, lr.module) for lr in reported_layers(model)]
+    """The layers a watch reports, as (name, module): :func:`.layers.reported_layers` (of the
+    original module, for a ``torch.compile`` d one)."""
+    return [(lr.name, lr.module) for lr in reported_layers(unwrap_compiled(model))]
+
+
+def check_scaler(scaler: object) -> object:
+    """Return ``scaler`` if it has a ``get_scale()`` giving a finite number > 0; None for None or
+    a disabled one (``GradScaler(enabled=False)``: it skips no step); else raise."""
+    allowed = "a torch.amp.GradScaler, or any object whose get_scale() returns the loss scale"
+    if scaler is not None and not callable(getattr(scaler, "get_scale", None)):
+        raise ValueError(f"scaler={scaler!r} is not allowed; it must be {allowed}")
+    if scaler is None or not getattr(scaler, "is_enabled", lambda: True)():
+        return None
+    scale = scaler.get_scale()
+    try:
+        value = math.nan if isinstance(scale, bool) else float(scale)  # a float, or a 1-element tensor
+    except (TypeError, ValueError, RuntimeError):
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise ValueError(f"scaler: its get_scale() returned {scale!r}; it must be {allowed} (> 0)")
+    return scaler
 
 
 class Watch:
     """Hooks on a model's parameters that record gradient norms in your own training loop.
 
     Every ``loss.backward()`` is one step. A hook on each trainable parameter collects its
-    gradient as it is accumulated; when the backward pass ends (before any clipping or
-    optimiser step), every ``every``-th step, the norms are taken in one batched call: per
-    layer (weights only, as in :func:`gradwidgets.train`) and in total (every parameter; one
-    that got no gradient in this pass counts as 0). Use it as a context manager or call
-    :meth:`close`; create it with :func:`watch`.
+    gradient as it is accumulated; when the backward pass ends (before any clipping,
+    unscaling or optimiser step), every ``every``-th step, the norms are taken in one batched
+    call: per layer (weights only, as in :func:`gradwidgets.train`) and in total (every
+    parameter; one that got no gradient in this pass counts as 0). With ``scaler`` the norms
+    are divided by the loss scale of that pass. A backward pass that raises before its end
+    is not a step: the next one drops what it had collected. A backward pass run inside
+    another's (reentrant activation checkpointing) ends with the outer one. Use it as a
+    context manager or call :meth:`close`; create it with :func:`watch`, which says what each
+    argument takes.
     """
 
     def __init__(
@@ -41,25 +72,29 @@ class Watch:
         every: int = 1,
         read_loss: Callable[[], object] | None = None,
         *,
+        scaler: object = None,
+        window: int | None = None,
         loss: Callable[[], object] | None = None,
     ):
-        check_trainable("model", check_model("model", model))
+        model = unwrap_compiled(check_trainable("model", check_model("model", model)))
         self.every = check_int("every", every, 1)
         read_loss = renamed("loss", loss, "read_loss", read_loss)
         if read_loss is not None and not callable(read_loss):
             raise ValueError(
                 f"read_loss must be a callable returning the current loss, got {type(read_loss).__name__}"
             )
+        self.window = None if window is None else check_int("window", window, 1)
+        self.scaler = check_scaler(scaler)
         params = [p for p in model.parameters() if p.requires_grad]
         layers = reported_layers(model)
         position = {id(p): i for i, p in enumerate(params)}
         groups = [[position[id(w)] for w in lr.weights if id(w) in position] for lr in layers]
         self.layer_names = tuple(lr.name for lr in layers)
+        self.frozen = tuple(not g for g in groups)  # no trainable weight: its norm is nan
         self._order = np.array([i for g in groups for i in g], dtype=np.int64)
         self._sizes = [len(g) for g in groups]
         self._loss, self._n = read_loss, len(params)
-        self._losses: list[float] = []
-        self._records: list[StepRecord] = []
+        self._kept = Records(self.window, self.scaler is not None)
         self._step = 0
         self._new_step()
         self._handles: list = []
@@ -74,13 +109,16 @@ class Watch:
     def _new_step(self) -> None:
         self._grads: list[torch.Tensor | None] = [None] * self._n
         self._open = False  # a backward pass has started this step
+        self._end: PassEnd | None = None  # closes the step at the end of that pass
         self._record_now = self._step % self.every == 0
 
     def _hook(self, i: int) -> Callable[[torch.Tensor], None]:
         def hook(param: torch.Tensor) -> None:
+            if self._open and self._end is not None and self._end.raised:  # that pass raised:
+                self._new_step()  # its gradients are partial, drop them
             if not self._open:  # the first gradient of a backward pass: close the step at its end
                 self._open = True
-                _ENGINE.queue_callback(self._finish)
+                self._end = PassEnd(self._finish)
             if self._record_now:
                 self._grads[i] = param.grad
 
@@ -90,10 +128,13 @@ class Watch:
         """Close the current step: one batched norm of the gradients collected, if recording."""
         if not self._open:
             return
+        if self._end is not None and self._end.raised:  # its pass raised: not a step
+            self._new_step()
+            return
         try:
             if self._loss is not None:
-                self._losses.append(math.nan)  # until read: a reader that raises leaves NaN
-                self._losses[-1] = _as_float(self._loss(), "read_loss")
+                self._kept.losses.append(math.nan)  # until read: a reader that raises leaves NaN
+                self._kept.losses[-1] = as_loss(self._loss(), "read_loss")
         finally:
             self._close_step()
 
@@ -104,12 +145,13 @@ class Watch:
                 have = [i for i, g in enumerate(self._grads) if g is not None]  # the others count as 0
                 norms = np.zeros(self._n)
                 norms[have] = tensor_norms([self._grads[i] for i in have])
+                if self.scaler is not None:  # read at the end of the pass: the scale it ran with
+                    norms /= float(self.scaler.get_scale())
                 layer = group_norms(norms[self._order], self._sizes, empty=np.nan)  # no trainable weight: nan
                 total = math.sqrt(np.sum(norms**2))
-                loss = self._losses[self._step] if len(self._losses) > self._step else math.nan
                 nan = np.full(len(self.layer_names), np.nan)
-                record = StepRecord(self._step, loss, layer, total, total, nan)
-                self._records.append(record)
+                record = StepRecord(self._step, self._kept.loss_of(self._step), layer, total, total, nan)
+                self._kept.add(record)
                 self._on_record(record)
         finally:  # a live view that fails to draw does not keep the step open
             self._step += 1
@@ -123,9 +165,9 @@ class Watch:
         to the loss curve; once per step."""
         if self._loss is not None:
             raise ValueError("log_loss: this watch already reads the loss through its read_loss= callable")
-        value = _as_float(value, "value")
+        value = as_loss(value, "value")
         self._finish()
-        self._losses.append(value)
+        self._kept.losses.append(value)
 
     @property
     def steps(self) -> int:
@@ -141,18 +183,34 @@ class Watch:
         """Everything recorded so far, as the :class:`gradwidgets.History` that ``train`` returns.
 
         ``update_ratio`` is NaN (the optimiser step is not watched) and ``total_norm_after``
-        equals ``total_norm_before`` (clipping is not seen). ``diverged_at`` is the first step
-        whose recorded gradient or logged loss is non-finite.
+        equals ``total_norm_before`` (clipping is not seen). With a ``window``, it holds the
+        last ``window`` records and the losses from the first of them on (``loss_start``).
+        ``diverged_at`` is the first step (also before the window) whose recorded gradient or
+        logged loss is non-finite; with a ``scaler``, a recorded step whose gradients are
+        non-finite (or an unrecorded one whose loss is) was skipped by the scaler instead
+        (``skipped``: those in the window), and is not divergence.
         """
         self._finish()
         return self._recorded()
 
     def _recorded(self) -> History:
         """The history of the records so far, without closing an open step."""
-        bad = [r.step for r in self._records if not math.isfinite(r.total_norm_before)]
-        bad += [i for i, v in enumerate(self._losses) if not math.isfinite(v)]
-        diverged_at = min(bad) if bad else None
-        return build_history(self.layer_names, self._losses, self._records, diverged_at)
+        return self._kept.history(self.layer_names)
+
+    def summary(self) -> str:
+        """The per-layer table of what was recorded, with flags, as plain text.
+
+        Per layer: the median and the last gradient norm over the recorded steps the scaler
+        did not skip, the median's ratio to the largest layer's, and the flags
+        (:func:`.watchrecords.summary_table`); above it a line that counts steps, skipped steps
+        and flags; below it the rules behind the flags.
+        """
+        title = f"Watch of {self._title()}"
+        return summary_table(self.history(), self.frozen, title, self._kept.gone_skipped)
+
+    def _title(self) -> str:
+        window = f", window={self.window}" if self.window is not None else ""
+        return f"{len(self.layer_names)} layers, every={self.every}{window}, {self.steps} steps"
 
     def close(self) -> None:
         """Remove every hook this watch added (the records are kept); safe to call twice.
@@ -174,26 +232,5 @@ class Watch:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "watching"
-        return (
-            f"Watch({len(self.layer_names)} layers, every={self.every}, {self.steps} steps, "
-            f"{len(self._records)} recorded, {state})"
-        )
-
-
-def _as_float(value: object, arg: str) -> float:
-    """A loss as a float: a real number, a one-element tensor, or a model output holding a scalar
-    ``loss`` (:func:`.losses.split_output`); else a ValueError naming ``arg``."""
-    given = type(value).__name__
-    if not isinstance(value, (numbers.Real, torch.Tensor)) or isinstance(value, bool):
-        try:
-            value = split_output(value)[1]
-        except ValueError:
-            value = None
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return float(value.detach())
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
-    raise ValueError(
-        f"{arg}: a loss must be a number, a one-element tensor or a model output with a scalar "
-        f"'loss' entry; got {given}"
-    )
+        line = summary_line(self._recorded(), self.frozen, self._kept.gone_skipped, recorded=False)
+        return f"Watch({self._title()}, {len(self._kept.records)} recorded, {state}; {line})"

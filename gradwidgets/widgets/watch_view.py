@@ -29,11 +29,10 @@ class WatchView:
         from ..plots import (
             gradient_heatmap_columns,
             gradient_heatmap_figure,
-            training_columns,
             training_figure,
         )
 
-        loss, norms, diverged = training_columns(history)
+        loss, norms, diverged = _columns(history)
         self.sources = {
             "loss": ColumnDataSource(loss),
             "norms": ColumnDataSource(norms),
@@ -51,22 +50,45 @@ class WatchView:
 
     def update(self, history: History, steps: int) -> None:
         """Redraw from ``history``."""
-        from ..plots import gradient_heatmap_columns, training_columns
+        from ..plots import gradient_heatmap_columns
 
-        loss, norms, diverged = training_columns(history)
+        loss, norms, diverged = _columns(history)
         for name, cols in (("loss", loss), ("norms", norms), ("diverged", diverged)):
             self.sources[name].data = cols
         self.sources["heat"].data = gradient_heatmap_columns(history)
         note = f", diverged at step {history.diverged_at}" if history.diverged_at is not None else ""
+        note += f", {len(history.skipped)} skipped by the scaler" if history.skipped else ""
+        note += f" (showing those from step {history.loss_start})" if history.loss_start else ""
         self.status.value = f"watching {len(history.layer_names)} layers: {steps} steps{note}"
+
+
+def _columns(history: History) -> tuple[dict, ...]:
+    """The training figure's columns, the loss at its own steps (a window drops the first ones)."""
+    from ..plots import training_columns
+
+    loss, norms, diverged = training_columns(history)
+    loss["step"] = history.loss_steps.astype(float)
+    return loss, norms, diverged
 
 
 class LiveWatch(Watch):
     """A :class:`Watch` that also redraws a :class:`WatchView` as records arrive."""
 
-    def __init__(self, model: nn.Module, every: int, read_loss: Callable[[], object] | None):
-        super().__init__(model, every, read_loss)
-        self.view = WatchView(self._recorded())
+    def __init__(
+        self,
+        model: nn.Module,
+        every: int,
+        read_loss: Callable[[], object] | None,
+        *,
+        scaler: object = None,
+        window: int | None = None,
+    ):
+        super().__init__(model, every, read_loss, scaler=scaler, window=window)
+        try:
+            self.view = WatchView(self._recorded())
+        except BaseException:  # no view (the widget stack missing): leave no hook behind
+            super().close()
+            raise
         self._drawn = 0.0
 
     def _on_record(self, record: StepRecord) -> None:
@@ -98,6 +120,8 @@ def watch(
     read_loss: Callable[[], object] | None = None,
     live: bool | None = None,
     *,
+    scaler: object = None,
+    window: int | None = None,
     loss: Callable[[], object] | None = None,
 ) -> Watch:
     """Record per-layer gradient norms in your own training loop, through hooks.
@@ -105,7 +129,8 @@ def watch(
     Parameters
     ----------
     model : nn.Module
-        The model you train; its parameters get a post-accumulate-grad hook each.
+        The model you train; its parameters get a post-accumulate-grad hook each. A
+        ``torch.compile`` d model is watched through the module it wraps (its layers' names).
     every : int
         Record the norms every this many backward passes (>= 1).
     read_loss : callable, optional
@@ -118,12 +143,23 @@ def watch(
         Show a live heatmap and loss curve below the cell (True or False). Default (None): in a
         Jupyter kernel, yes, except while a book build executes (``GRADWIDGETS_BAKE`` set);
         elsewhere, no.
+    scaler : torch.amp.GradScaler, optional
+        The loss scaler of a mixed-precision loop (or any object with ``get_scale()``): the
+        norms recorded are divided by the scale each backward pass ran with, so they are the
+        unscaled gradients' the optimiser sees (also after ``scaler.unscale_``, which comes
+        later), and a step whose gradients are non-finite is recorded in ``History.skipped``,
+        as the scaler skips it, instead of as divergence. A disabled one
+        (``GradScaler(enabled=False)``) is taken as none.
+    window : int, optional
+        Keep only the last ``window`` (>= 1) records, and the losses from the first of them on:
+        memory bounded over a long run. Default (None): keep everything.
 
     Returns
     -------
     Watch
         Use ``with watch(model) as w: ...`` or call ``w.close()`` (which removes every hook);
-        ``w.history()`` gives a :class:`gradwidgets.History`.
+        ``w.history()`` gives a :class:`gradwidgets.History`, ``w.summary()`` the per-layer
+        table with flags as text.
 
     Examples
     --------
@@ -137,14 +173,18 @@ def watch(
     >>> w.history()  # doctest: +SKIP
     """
     read_loss = renamed("loss", loss, "read_loss", read_loss)
-    if live is not None:  # model, every and read_loss are checked by Watch, once
+    if live is not None:  # the other arguments are checked by Watch, once
         live = check_bool("live", live)
     else:
         live = _in_notebook() and not baking()
     if not live:
-        return Watch(model, every, read_loss)
-    handle = LiveWatch(model, every, read_loss)
-    from IPython.display import display
+        return Watch(model, every, read_loss, scaler=scaler, window=window)
+    handle = LiveWatch(model, every, read_loss, scaler=scaler, window=window)
+    try:
+        from IPython.display import display
 
-    display(handle)
+        display(handle)
+    except BaseException:  # not shown: leave no hook behind
+        handle.close()
+        raise
     return handle
