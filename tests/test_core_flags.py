@@ -154,3 +154,27 @@ def test_a_matrix_is_two_dimensional_or_a_kernel_not_a_broadcast_scale_or_token(
     assert _matrix(torch.zeros(8, 3, 3, 3)) and _matrix(torch.zeros(1, 16, 8))  # a kernel; positions
     assert not _matrix(torch.zeros(8, 1, 1)) and not _matrix(torch.zeros(1, 1, 8))  # a scale; a token
     assert not _matrix(torch.zeros(8)) and not _matrix(None)
+
+
+class _Block(nn.Module):
+    def __init__(self, width, residual):
+        super().__init__()
+        self.fc, self.norm, self.residual = nn.Linear(width, width), nn.BatchNorm1d(width), residual
+        nn.init.zeros_(self.norm.weight)  # zero gamma, as ResNets' zero_init_residual does
+
+    def forward(self, x):
+        out = self.norm(self.fc(x))
+        return torch.relu(x + out) if self.residual else torch.relu(out)
+
+
+def test_a_zero_scale_is_by_design_at_the_end_of_a_branch_and_stuck_in_a_plain_chain():
+    torch.manual_seed(0)
+    X, y = torch.randn(64, 16), torch.randn(64, 1)
+    for residual in (True, False):
+        model = nn.Sequential(nn.Linear(16, 16), *[_Block(16, residual) for _ in range(4)], nn.Linear(16, 1))
+        report = gw.diagnose(model, X, y)
+        stuck = [n for n in report.notes if "gets no gradient" in n or "get no gradient" in n]
+        if residual:  # every gamma gets a gradient through the skip: it will grow
+            assert report.healthy and not stuck, report
+        else:  # the signal stops at the first zero gamma; the gammas before the last get nothing
+            assert report.flagged("vanishing")[0] == "0" and stuck

@@ -76,17 +76,20 @@ def diagnose(
     X, y = prepare_batch(model, X, y)
     check_pass("diagnose", model, X, copies=4, extra=2 * param_bytes(model))  # as gradient_profile
     run = Loss(loss, "loss")
-    profile = measure(model, X, y, run, None)  # restores modes, buffers and the random state
+    zero = zero_initialised(model)
+    params = dict(model.named_parameters())
+    # restores modes, buffers and the random state; also the gradients of the zero parameters
+    profile = measure(model, X, y, run, None, also=[params[n] for n in zero])
     frozen = tuple(not any(w.requires_grad for w in lr.weights) for lr in profile.layers)
     types = tuple(type(lr.module).__name__ for lr in profile.layers)
-    zero = zero_initialised(model)
-    found = flag_layers(profile, frozen, zero)
+    stuck = tuple(n for n, g in zip(zero, profile.also_grad_norm, strict=True) if not g > 0)
+    found = flag_layers(profile, frozen, zero, stuck)
     if found.functional_dead:  # a layer followed by a functional ReLU: its units as the next layer got them
         dead = profile.dead_fraction.copy()
         for i, fraction in found.functional_dead:
             dead[i] = max(dead[i], fraction)
         profile = dataclasses.replace(profile, dead_fraction=dead)
-    notes = _notes(profile, found)
+    notes = _notes(profile, found, stuck)
     origin = ""
     if not profile.finite or any("non-finite" in f for f in found.flags):
         origin = locate_nonfinite(model, X, y, Loss(loss, "loss")).message  # where the first NaN/inf appeared
@@ -105,9 +108,16 @@ def diagnose(
     )
 
 
-def _notes(profile: GradientProfile, found: Findings) -> list[str]:
+def _notes(profile: GradientProfile, found: Findings, stuck: tuple[str, ...]) -> list[str]:
     """What a reader needs to trust the flags: coverage, and what explains the unusual ones."""
     notes = [_sentence(str(profile.coverage))] if profile.coverage is not None else []
+    if stuck:
+        shown = ", ".join(stuck[:3]) + (" ..." if len(stuck) > 3 else "")
+        notes.append(
+            f"{shown} {'is' if len(stuck) == 1 else 'are'} zero and {'gets' if len(stuck) == 1 else 'get'} "
+            "no gradient: a zero-initialised parameter with nothing to grow from (a zero scale in a plain "
+            "chain, not at the end of a residual branch) holds everything behind it at 0."
+        )
     if found.blocked:
         shown = ", ".join(found.zero_params[:3]) + (" ..." if len(found.zero_params) > 3 else "")
         notes.append(

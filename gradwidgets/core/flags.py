@@ -125,7 +125,10 @@ def _embedding(profile: GradientProfile, i: int) -> bool:
 
 
 def flag_layers(
-    profile: GradientProfile, frozen: tuple[bool, ...] = (), zero_params: tuple[str, ...] = ()
+    profile: GradientProfile,
+    frozen: tuple[bool, ...] = (),
+    zero_params: tuple[str, ...] = (),
+    stuck: tuple[str, ...] = (),
 ) -> Findings:
     """The flags of each layer of a profile, by the thresholds of :mod:`.thresholds`.
 
@@ -134,7 +137,8 @@ def flag_layers(
     are layers that share a weight (a tied embedding), but for the absolute exploding rule. A
     gradient held small by a (nearly) zero-initialised parameter (``zero_params``, see
     :func:`zero_initialised`) is not "vanishing": it is so by design until that parameter's
-    first updates; nor is the exact 0 of a layer whose units are dead ("dead" says why).
+    first updates, as long as each of them gets a gradient to grow from (none is ``stuck``: a
+    zero scale in a plain chain, rather than at the end of a residual branch, is not by design).
     """
     n = len(profile)
     frozen = frozen or (False,) * n
@@ -147,8 +151,8 @@ def flag_layers(
     shared = _shared(profile)  # a tied weight gets another layer's gradient too: no comparison
     live &= np.array([i not in shared for i in range(n)], dtype=bool)
     small = [live[i] and _relative(g, live, i, live)[0] for i in range(n)]
-    # small on purpose, by design; not when units die after it (a zero scale in a plain chain)
-    blocked = {i for i in range(n) if small[i] and zero_params and not dead}
+    # small on purpose, by design; not a layer whose own units are dead (its 0 is theirs)
+    blocked = {i for i in range(n) if small[i] and zero_params and not stuck and i not in dead}
     reference = np.array([i not in blocked for i in range(n)], dtype=bool)
     fading = _fading(profile, live, small, blocked)
     collapsed, grown = _forward(profile, zero_layers)
@@ -219,8 +223,8 @@ def _dead(profile: GradientProfile) -> tuple[set[int], tuple[tuple[int, float], 
     functional = {}
     for i in np.flatnonzero(silent > DEAD_FRACTION).tolist():
         before = i - 1
-        if before >= 0 and before in dead:
-            continue  # already found where the ReLU module is
+        if before >= 0 and (before in dead or profile.activations[before] != "?"):
+            continue  # found where the ReLU module is, or zeros of a known activation (GELU(0))
         at = (
             before if before >= 0 and profile.activations[before] == "?" and _feeds(profile, before, i) else i
         )

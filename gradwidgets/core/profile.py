@@ -51,6 +51,7 @@ class GradientProfile:
     time_grad_norm: np.ndarray | None = None
     time_layer: int | None = None
     input_dead: np.ndarray | None = None
+    also_grad_norm: np.ndarray | None = field(default=None, repr=False, compare=False)
     coverage: Coverage | None = field(default=None, compare=False)
     layers: tuple[Layer, ...] = field(default=(), repr=False, compare=False)
 
@@ -159,10 +160,16 @@ def gradient_profile(
 
 
 def measure(
-    model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: Loss, layers: list[nn.Module] | None
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    loss: Loss,
+    layers: list[nn.Module] | None,
+    also: Sequence[torch.Tensor] = (),
 ) -> GradientProfile:
     """:func:`gradient_profile` on arguments its caller has checked (``X`` as :func:`prepare_batch`
-    returns it), with the model's state and the global random state kept (:mod:`.state`)."""
+    returns it), with the model's state and the global random state kept (:mod:`.state`);
+    ``also``: parameters whose gradient norms go into ``also_grad_norm``, in the same pass."""
     plan = mlp_plan(model, layers)  # a build_mlp model: its layers are read off its blocks
 
     def forward(model: nn.Module, X: torch.Tensor) -> object:
@@ -195,11 +202,13 @@ def measure(
             del traces, output
             weights = [w for ws in w_groups for w in ws if w.requires_grad]
             replay = recurrent[1] if recurrent else None  # a whole-sequence RNN: its outputs' gradients
-            inputs = weights + h_norms.asked + (list(replay.outputs) if replay else [])
+            also = [p for p in also if p.requires_grad]
+            inputs = weights + h_norms.asked + also + (list(replay.outputs) if replay else [])
             grads = list(torch.autograd.grad(value, inputs, allow_unused=True)) if inputs else []
             k = len(weights) + len(h_norms.asked)
             h_values = h_norms.fill(grads[len(weights) : k])
-            time = through_time(replay, grads[k:]) if replay else None
+            also_norms = norms([[g] for g in grads[k : k + len(also)]])
+            time = through_time(replay, grads[k + len(also) :]) if replay else None
         finally:  # the snapshot puts back buffers (batch norm updated them), modes and random state
             if h_norms is not None:
                 h_norms.remove()
@@ -223,6 +232,7 @@ def measure(
         time_grad_norm=time,
         time_layer=None if recurrent is None else recurrent[0],
         input_dead=input_dead,
+        also_grad_norm=also_norms,
         coverage=coverage(model, reported, chosen=layers is not None or declares_layers(model)),
         layers=reported,
         **stats,
