@@ -38,7 +38,8 @@ reaches the start of the network), and ||dL/dh_t|| at the first step over the la
 recurrent layers. Weights are the parameters named ``*weight*`` (Linear, Conv, embedding,
 attention, recurrent), in the order their layers ran."""
 EXPLODING_SICK, EXPLODING_HEALTHY = 1e4, 1e2
-"""The largest of: max_l ||dL/dW_l|| / ||dL/dW_out||, max_l ||dL/dW_l|| / ||W_l|| (one SGD step
+"""The largest of: max_l ||dL/dW_l|| / ||dL/dW_out|| (the output layer: the last one to run, also
+when it shares its weight with the embedding), max_l ||dL/dW_l|| / ||W_l|| (one SGD step
 at lr 1e-2 would move the layer by 100x its own norm) and ||dL/dh_t|| growth back through time."""
 SATURATED_SICK, SATURATED_HEALTHY = 0.9, 0.1
 """Largest fraction, over sigmoid/tanh calls, of entries with f'(z) < 5% of max f'."""
@@ -92,20 +93,25 @@ class Case:
 # ---------------------------------------------------------------- the independent measurement
 
 _SATURATING = {"sigmoid", "sigmoid_", "tanh", "tanh_"}
-_RELU = {"relu", "relu_"}
+_RELU = {"relu", "relu_", "relu6"}
+_CLIPPED = {"hardtanh", "hardtanh_"}
 
 
 class _ActivationProbe(TorchFunctionMode):
-    """Records the output of every ReLU, sigmoid and tanh call: nn modules, F.*, torch.* and
-    Tensor methods alike (``F.relu`` in a custom forward, the ReLU inside TransformerEncoderLayer)."""
+    """Records the output of every ReLU (and ReLU6), sigmoid and tanh call: nn modules, F.*,
+    torch.* and Tensor methods alike (``F.relu`` in a custom forward, the ReLU inside
+    TransformerEncoderLayer, MobileNet's ReLU6)."""
 
     def __init__(self):
         super().__init__()
         self.calls: list[tuple[str, torch.Tensor]] = []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
         name = getattr(func, "__name__", "")
+        if name in _CLIPPED and kwargs.get("min_val", args[1] if len(args) > 1 else -1.0) == 0:
+            name = "relu"  # ReLU6 (nn.ReLU6 is hardtanh(0, 6)): 0 with zero slope below 0
         if (
             (name in _SATURATING or name in _RELU)
             and isinstance(out, torch.Tensor)
@@ -130,41 +136,63 @@ def _saturated_fraction(kind: str, h: torch.Tensor) -> float:
     return float((slope < SLOPE_FLOOR).float().mean())
 
 
+def _step(kind: str, nonlinearity: str, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w: list):
+    """One step of a recurrent cell, written out: (h, c) after input x."""
+    w_ih, w_hh, b_ih, b_hh = w
+    gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+    if kind == "LSTM":
+        i, f, g, o = (gi + gh).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+    if kind == "GRU":
+        (ir, iz, in_), (hr, hz, hn) = gi.chunk(3, dim=1), gh.chunk(3, dim=1)
+        r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
+        return (1 - z) * torch.tanh(in_ + r * hn) + z * h, c
+    return (torch.tanh(gi + gh) if nonlinearity == "tanh" else torch.relu(gi + gh)), c
+
+
 def _unrolled(rnn: nn.RNNBase, hs: list[torch.Tensor]):
     """A forward for ``rnn`` that runs it step by step with its own weights (written out here,
-    not torch's kernels), appending each step's hidden state to ``hs``."""
+    not torch's kernels), appending each step's hidden state of its first layer's forward
+    direction to ``hs`` (stacked and bidirectional layers are run in full)."""
     kind = type(rnn).__name__
-    if rnn.num_layers != 1 or rnn.bidirectional or not rnn.bias or getattr(rnn, "proj_size", 0):
-        raise ValueError(f"the step-by-step probe handles one-layer unidirectional {kind}s with biases")
-    w_ih, w_hh, b_ih, b_hh = rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0
+    if not rnn.bias or getattr(rnn, "proj_size", 0):
+        raise ValueError(f"the step-by-step probe handles {kind}s with biases and no projection")
+    directions = 2 if rnn.bidirectional else 1
 
     def forward(input, hx=None):
         if hx is not None:
             raise ValueError("the step-by-step probe starts from a zero state")
         x = input if rnn.batch_first else input.transpose(0, 1)
-        h = x.new_zeros(x.shape[0], rnn.hidden_size)
-        c = torch.zeros_like(h)
-        for t in range(x.shape[1]):
-            gi, gh = x[:, t] @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-            if kind == "LSTM":
-                i, f, g, o = (gi + gh).chunk(4, dim=1)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
-            elif kind == "GRU":
-                (ir, iz, in_), (hr, hz, hn) = gi.chunk(3, dim=1), gh.chunk(3, dim=1)
-                r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
-                h = (1 - z) * torch.tanh(in_ + r * hn) + z * h
-            else:
-                h = torch.tanh(gi + gh) if rnn.nonlinearity == "tanh" else torch.relu(gi + gh)
-            hs.append(h)
-        out = torch.stack(hs[-x.shape[1] :], dim=1)
-        out = out if rnn.batch_first else out.transpose(0, 1)
+        steps = x.shape[1]
+        last_h, last_c = [], []
+        for layer in range(rnn.num_layers):
+            runs = []
+            for d in range(directions):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                w = [getattr(rnn, f"{k}{sfx}") for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                h = x.new_zeros(x.shape[0], rnn.hidden_size)
+                c = torch.zeros_like(h)
+                out: list[torch.Tensor] = [h] * steps
+                for t in range(steps) if d == 0 else reversed(range(steps)):
+                    h, c = _step(kind, rnn.nonlinearity if kind == "RNN" else "", x[:, t], h, c, w)
+                    out[t] = h
+                    if layer == 0 and d == 0:
+                        hs.append(h)
+                runs.append(torch.stack(out, dim=1))
+                last_h.append(h)
+                last_c.append(c)
+            x = torch.cat(runs, dim=2)
+        out = x if rnn.batch_first else x.transpose(0, 1)
         with torch.no_grad():  # the same function as torch's own kernel?
             ref = type(rnn).forward(rnn, input)[0]
-            err = float((out - ref).norm() / ref.norm().clamp_min(1e-30))
+            same = torch.isfinite(out) == torch.isfinite(ref)  # NaN weights: NaN in the same places
+            ok = torch.isfinite(ref)
+            err = float((out[ok] - ref[ok]).norm() / ref[ok].norm().clamp_min(1e-30)) if same.all() else 1.0
         if not err < 1e-4:
             raise AssertionError(f"the step-by-step {kind} differs from torch's by {err:.2g}")
-        return (out, (h[None], c[None])) if kind == "LSTM" else (out, h[None])
+        h_n = torch.stack(last_h)
+        return (out, (h_n, torch.stack(last_c))) if kind == "LSTM" else (out, h_n)
 
     return forward
 
@@ -217,12 +245,18 @@ def measure(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: Callable |
     """One forward/backward pass measured independently of gradwidgets: see the module's bounds."""
     order: list[torch.Tensor] = []  # trainable weight matrices, in the order their layers finished
     seen: set[int] = set()
+    last: list[torch.Tensor] = []  # the weight of the last layer to finish: the output layer
+
+    def weighty(name: str, p: torch.Tensor) -> bool:
+        return "weight" in name.rsplit(".", 1)[-1] and p.requires_grad and p.dim() >= 2
 
     def collect(module, args, output):  # children finish before their parents: call order
         for name, p in module.named_parameters():
-            if "weight" in name.rsplit(".", 1)[-1] and p.requires_grad and p.dim() >= 2 and id(p) not in seen:
+            if weighty(name, p) and id(p) not in seen:
                 seen.add(id(p))
                 order.append(p)
+        own = [p for name, p in module.named_parameters(recurse=False) if weighty(name, p)]
+        last[:] = own[-1:] or last  # a tied head (an LM head sharing the embedding) is the output layer
 
     handles = [m.register_forward_hook(collect) for m in model.modules()]
     states: list[list[torch.Tensor]] = []
@@ -261,7 +295,9 @@ def measure(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: Callable |
     later = max(g[1:], default=g[0] if g else 0.0)
     v["grad_first_over_later"] = g[0] / later if later > 0 else 0.0
     v["grad_max"] = max(g) if g else float("nan")
-    v["grad_over_out"] = max(g) / g[-1] if g and g[-1] > 0 else float("nan")
+    at_out = [gi for (p, _), gi in zip(wgrads, g, strict=True) if last and p is last[0]]
+    out = at_out[0] if at_out else g[-1] if g else 0.0
+    v["grad_over_out"] = max(g) / out if g and out > 0 else float("nan")
     v["grad_over_weight"] = max((gi / wi for gi, wi in zip(g, w, strict=True) if wi > 0), default=0.0)
     through_time = []
     start = 0
@@ -349,7 +385,7 @@ def _zero_gated(
 
 # ---------------------------------------------------------------- data
 
-_ACT = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+_ACT = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -499,6 +535,85 @@ def _raw_inputs(act: str, depth: int, raw: bool, seed: int = 0) -> Batch:
     return model, X, torch.randn(64, 1, generator=_gen(seed + 1)), None
 
 
+class BatchNormMLP(nn.Module):
+    """Linear-BatchNorm-activation blocks at PyTorch's default init, no residual connections."""
+
+    def __init__(self, depth: int, act: str = "relu", width: int = 64, d_in: int = 16):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers += [nn.Linear(d_in if i == 0 else width, width), nn.BatchNorm1d(width), _ACT[act]()]
+        self.body = nn.Sequential(*layers)
+        self.out = nn.Linear(width, 1)
+
+    def forward(self, x):
+        return self.out(self.body(x))
+
+
+def _bn_mlp(depth: int, gamma: float | None = None, act: str = "relu", seed: int = 0) -> Batch:
+    """``gamma``: every batch norm's scale set to this (0: each block outputs act(0) = 0)."""
+    torch.manual_seed(seed)
+    model = BatchNormMLP(depth, act)
+    if gamma is not None:
+        with torch.no_grad():
+            for g in _bn_scales(model):
+                g.fill_(gamma)
+    return (model, *_tabular(seed=seed), None)
+
+
+def _bn_scales(model: nn.Module) -> list[torch.Tensor]:
+    return [m.weight for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+def _open_bn_scales(model: nn.Module) -> None:
+    for g in _bn_scales(model):
+        g.fill_(1.0)
+
+
+class FunctionalGELUNet(nn.Module):
+    """Linear layers at PyTorch's default init with F.gelu in the forward: no activation module."""
+
+    def __init__(self, depth: int, width: int = 64, d_in: int = 16):
+        super().__init__()
+        self.hidden = nn.ModuleList(nn.Linear(d_in if i == 0 else width, width) for i in range(depth))
+        self.out = nn.Linear(width, 1)
+
+    def forward(self, x):
+        for lin in self.hidden:
+            x = F.gelu(lin(x))
+        return self.out(x)
+
+
+def _functional_gelu(depth: int, seed: int = 0) -> Batch:
+    torch.manual_seed(seed)
+    return (FunctionalGELUNet(depth), *_tabular(seed=seed), None)
+
+
+class MatmulLinear(nn.Module):
+    """A linear layer of one's own: bare parameters used as ``x @ weight + b`` (the bias named b)."""
+
+    def __init__(self, d_in: int, d_out: int, std: float):
+        super().__init__()
+        self.weight = nn.Parameter(std * torch.randn(d_in, d_out))
+        self.b = nn.Parameter(torch.zeros(d_out))
+
+    def forward(self, x):
+        return x @ self.weight + self.b
+
+
+def _matmul_mlp(depth: int, act: str = "relu", scale: float = 1.0, width: int = 64, seed: int = 0) -> Batch:
+    """MatmulLinear layers at He's std (LeCun's for the output) times ``scale``, each hidden one
+    followed by an activation module."""
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = []
+    d = 16
+    for _ in range(depth):
+        layers += [MatmulLinear(d, width, scale * math.sqrt(2 / d)), _ACT[act]()]
+        d = width
+    model = nn.Sequential(*layers, MatmulLinear(d, 1, scale * d**-0.5))
+    return (model, *_tabular(seed=seed), None)
+
+
 # ---------------------------------------------------------------- CNNs
 
 
@@ -587,6 +702,84 @@ def _cnn_large_init(scale: float, seed: int = 0) -> Batch:
     return (model, *_images(seed=seed), None)
 
 
+class GroupNormNet(nn.Module):
+    """Conv-GroupNorm-activation layers at PyTorch's default init, global average pooling, a classifier."""
+
+    def __init__(self, depth: int, act: str = "relu", width: int = 16, groups: int = 4):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            conv = nn.Conv2d(3 if i == 0 else width, width, 3, padding=1)
+            layers += [conv, nn.GroupNorm(groups, width), _ACT[act]()]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(width, 10)
+
+    def forward(self, x):
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+def _groupnorm(depth: int, act: str = "relu", seed: int = 0) -> Batch:
+    torch.manual_seed(seed)
+    return (GroupNormNet(depth, act), *_images(seed=seed), None)
+
+
+def _cnn_zero_gamma(seed: int = 0) -> Batch:
+    """6 conv-BN-ReLU layers (no skip connections) with the third batch norm's scale at 0."""
+    model, X, y, loss = _cnn_case(6, "relu", "default", True, seed=seed)
+    with torch.no_grad():
+        model.features[7].weight.zero_()
+    return model, X, y, loss
+
+
+def _third_bn(model: nn.Module) -> list[torch.Tensor]:
+    return [model.features[7].weight]
+
+
+def _open_third_bn(model: nn.Module) -> None:
+    model.features[7].weight.fill_(1.0)
+
+
+class UNet(nn.Module):
+    """A two-level U-Net: conv-BN-ReLU pairs, max pooling down, ConvTranspose2d up, skip concatenations,
+    a 1x1 conv to one logit per pixel."""
+
+    def __init__(self, c: int = 8):
+        super().__init__()
+
+        def pair(i: int, o: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(),
+                nn.Conv2d(o, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(),
+            )  # fmt: skip
+
+        self.down1, self.down2, self.mid = pair(3, c), pair(c, 2 * c), pair(2 * c, 4 * c)
+        self.up2, self.dec2 = nn.ConvTranspose2d(4 * c, 2 * c, 2, stride=2), pair(4 * c, 2 * c)
+        self.up1, self.dec1 = nn.ConvTranspose2d(2 * c, c, 2, stride=2), pair(2 * c, c)
+        self.out = nn.Conv2d(c, 1, 1)
+
+    def forward(self, x):
+        a = self.down1(x)
+        b = self.down2(F.max_pool2d(a, 2))
+        m = self.mid(F.max_pool2d(b, 2))
+        u = self.dec2(torch.cat([self.up2(m), b], dim=1))
+        return self.out(self.dec1(torch.cat([self.up1(u), a], dim=1)))
+
+
+def _unet(bn_bias: float | None = None, seed: int = 0) -> Batch:
+    """Segmentation of 4 images 3x16x16 into binary masks (MSE on the logits); ``bn_bias``: every
+    batch norm's shift set to this."""
+    torch.manual_seed(seed)
+    model = UNet()
+    if bn_bias is not None:
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.bias.fill_(bn_bias)
+    g = _gen(seed)
+    X = torch.randn(4, 3, 16, 16, generator=g)
+    return model, X, (torch.rand(4, 1, 16, 16, generator=g) > 0.5).float(), None
+
+
 # ---------------------------------------------------------------- ResNets
 
 
@@ -660,6 +853,15 @@ def _resnet_zero_gamma(seed: int = 0) -> Batch:
     with torch.no_grad():
         for b in model.blocks:
             b.bn2.weight.zero_()
+    return model, X, y, loss
+
+
+def _resnet_zero_head_dying(seed: int = 0) -> Batch:
+    """The zero-initialised head, and 15 of the 16 channels of the second block's first batch norm
+    shifted to -10: their ReLU passes nothing."""
+    model, X, y, loss = _resnet_zero_head(seed=seed)
+    with torch.no_grad():
+        model.blocks[1].bn1.bias[:15] = -10.0
     return model, X, y, loss
 
 
@@ -743,6 +945,43 @@ def _rnn(
             rnn.bias_hh_l0[gate] = 0.0
     X, y = _sequences(steps=steps, seed=seed)
     return SeqRegressor(rnn), x_scale * X, y, None
+
+
+class StackedRegressor(nn.Module):
+    """A stacked (optionally bidirectional) recurrent layer at PyTorch's default init, read out at
+    the last step."""
+
+    def __init__(self, kind: str, layers: int = 2, bidirectional: bool = False, hidden: int = 32):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(8, hidden, layers, batch_first=True, bidirectional=bidirectional)
+        self.head = nn.Linear(hidden * (2 if bidirectional else 1), 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def _stacked(
+    kind: str,
+    steps: int,
+    bidirectional: bool = False,
+    gate_bias: float | None = None,
+    nan: str | None = None,
+    seed: int = 0,
+) -> Batch:
+    """``gate_bias``: the forget (LSTM) or update (GRU) gate's total bias in every layer and
+    direction; ``nan``: the name of a weight that gets one NaN entry."""
+    torch.manual_seed(seed)
+    model = StackedRegressor(kind, bidirectional=bidirectional)
+    rnn, h = model.rnn, model.rnn.hidden_size
+    with torch.no_grad():
+        if gate_bias is not None:
+            for name, b in rnn.named_parameters():
+                if name.startswith("bias_"):
+                    b[h : 2 * h] = gate_bias if name.startswith("bias_ih") else 0.0
+        if nan is not None:
+            getattr(rnn, nan)[3, 5] = float("nan")
+    return (model, *_sequences(steps=steps, seed=seed), None)
 
 
 # ---------------------------------------------------------------- transformers
@@ -836,6 +1075,159 @@ def _open_layer_scales(model: nn.Module) -> None:
         p.fill_(1.0)
 
 
+def _library(name: str):
+    """torchvision, timm or transformers, imported after tests/_realmodels.py (which defines the
+    torchvision operators its import needs)."""
+    import importlib
+
+    import _realmodels  # noqa: F401
+
+    return importlib.import_module(name)
+
+
+def _nan_entry(model: nn.Module, name: str) -> None:
+    model.get_parameter(name).view(-1)[5] = float("nan")
+
+
+def _tv_convnext(seed: int = 0) -> Batch:
+    """torchvision's ConvNeXt at a small config (two stages, widths 16 and 32): its layer scale,
+    1e-6, is a (C, 1, 1) parameter, not a vector; 4 images 32x32."""
+    convnext = _library("torchvision.models.convnext")
+    torch.manual_seed(seed)
+    stages = [convnext.CNBlockConfig(16, 32, 2), convnext.CNBlockConfig(32, None, 2)]
+    model = convnext.ConvNeXt(stages, stochastic_depth_prob=0.0, layer_scale=1e-6, num_classes=10)
+    return (model, *_images(n=4, size=32, seed=seed), None)
+
+
+def _tv_mobilenet_v2(bn_bias: float | None = None, seed: int = 0) -> Batch:
+    """torchvision's MobileNetV2 (ReLU6, inverted residuals) on 4 images 64x64; ``bn_bias``:
+    every batch norm's shift set to this."""
+    models = _library("torchvision.models")
+    torch.manual_seed(seed)
+    model = models.mobilenet_v2(weights=None, num_classes=10, dropout=0.0)
+    if bn_bias is not None:
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.bias.fill_(bn_bias)
+    return (model, *_images(n=4, size=64, seed=seed), None)
+
+
+def _tv_resnet18_zero_residual(seed: int = 0) -> Batch:
+    """torchvision's ResNet-18 with ``zero_init_residual=True``: each block's last batch norm at 0."""
+    models = _library("torchvision.models")
+    torch.manual_seed(seed)
+    model = models.resnet18(weights=None, num_classes=10, zero_init_residual=True)
+    return (model, *_images(n=2, size=64, seed=seed), None)
+
+
+def _block_bn2(model: nn.Module) -> list[torch.Tensor]:
+    return [m.bn2.weight for m in model.modules() if hasattr(m, "bn2")]
+
+
+def _open_block_bn2(model: nn.Module) -> None:
+    for g in _block_bn2(model):
+        g.fill_(1.0)
+
+
+def _timm_resnet18(stem_bias: float | None = None, seed: int = 0) -> Batch:
+    """timm's ResNet-18 on 2 images 64x64; its default ``zero_init_last`` puts each block's last
+    batch norm at 0. ``stem_bias``: the stem batch norm's shift."""
+    timm = _library("timm")
+    torch.manual_seed(seed)
+    model = timm.create_model("resnet18", pretrained=False, num_classes=10)
+    if stem_bias is not None:
+        with torch.no_grad():
+            model.bn1.bias.fill_(stem_bias)
+    return (model, *_images(n=2, size=64, seed=seed), None)
+
+
+def _timm_cait(seed: int = 0) -> Batch:
+    """timm's CaiT (talking-heads attention, class-attention blocks, layer scale 1e-5), 4 blocks
+    on 4 images 32x32 in 8x8 patches."""
+    timm = _library("timm")
+    torch.manual_seed(seed)
+    model = timm.create_model(
+        "cait_xxs24_224", pretrained=False, num_classes=10, img_size=32, patch_size=8, depth=4
+    )
+    return (model, *_images(n=4, size=32, seed=seed), None)
+
+
+def _cait_scales(model: nn.Module) -> list[torch.Tensor]:
+    return [p for n, p in model.named_parameters() if n.rsplit(".", 1)[-1] in ("gamma_1", "gamma_2")]
+
+
+def _open_cait_scales(model: nn.Module) -> None:
+    for p in _cait_scales(model):
+        p.fill_(1.0)
+
+
+_VOCAB = 100
+
+
+def _hf(model_class: str, config_class: str, **config) -> nn.Module:
+    """A transformers model from a small config, seeded: ``model_class(config_class(**config))``."""
+    transformers = _library("transformers")
+    torch.manual_seed(0)
+    return getattr(transformers, model_class)(getattr(transformers, config_class)(**config))
+
+
+def _hf_tokens(per_token: bool = True, classes: int = 3, n: int = 2, steps: int = 16, seed: int = 1):
+    """Token ids (n, steps) and targets: per token (language models) or one class per sequence."""
+    g = _gen(seed)
+    X = torch.randint(0, _VOCAB, (n, steps), generator=g)
+    shape = (n, steps) if per_token else (n,)
+    return X, torch.randint(0, _VOCAB if per_token else classes, shape, generator=g)
+
+
+def _hf_bart() -> Batch:
+    """BART for generation, 2 encoder and 2 decoder layers; its LM head, the decoder's and the
+    encoder's token embeddings are one tied matrix. Its own loss on labels=y."""
+    model = _hf(
+        "BartForConditionalGeneration", "BartConfig", vocab_size=_VOCAB, d_model=32, encoder_layers=2,
+        decoder_layers=2, encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
+        decoder_ffn_dim=64, max_position_embeddings=32, dropout=0.0, attention_dropout=0.0,
+        activation_dropout=0.0, pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
+    )  # fmt: skip
+    return (model, *_hf_tokens(), None)
+
+
+def _hf_t5(nan: str | None = None) -> Batch:
+    """T5 for generation, 2+2 layers (relative position buckets, ReLU feed-forward); labels=y."""
+    model = _hf(
+        "T5ForConditionalGeneration", "T5Config", vocab_size=_VOCAB, d_model=32, d_kv=8, d_ff=64,
+        num_layers=2, num_heads=4, dropout_rate=0.0, decoder_start_token_id=0, pad_token_id=0,
+    )  # fmt: skip
+    if nan is not None:
+        with torch.no_grad():
+            _nan_entry(model, nan)
+    return (model, *_hf_tokens(), None)
+
+
+def _hf_opt(ffn_bias: float | None = None) -> Batch:
+    """OPT causal LM, 2 layers (ReLU feed-forward); ``ffn_bias``: every fc1 bias set to this."""
+    model = _hf(
+        "OPTForCausalLM", "OPTConfig", vocab_size=_VOCAB, hidden_size=32, num_hidden_layers=2,
+        num_attention_heads=4, ffn_dim=64, max_position_embeddings=32, dropout=0.0, attention_dropout=0.0,
+        word_embed_proj_dim=32, pad_token_id=1, bos_token_id=2, eos_token_id=2,
+    )  # fmt: skip
+    if ffn_bias is not None:
+        with torch.no_grad():
+            for layer in model.model.decoder.layers:
+                layer.fc1.bias.fill_(ffn_bias)
+    return (model, *_hf_tokens(), None)
+
+
+def _hf_llama(initializer_range: float = 0.02) -> Batch:
+    """Llama causal LM, 4 layers (RMSNorm, gated MLP), every weight drawn with std ``initializer_range``."""
+    model = _hf(
+        "LlamaForCausalLM", "LlamaConfig", vocab_size=_VOCAB, hidden_size=32, intermediate_size=64,
+        num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32,
+        initializer_range=initializer_range,
+    )  # fmt: skip
+    return (model, *_hf_tokens(), None)
+
+
 # ---------------------------------------------------------------- the zoo
 
 P = partial
@@ -863,6 +1255,8 @@ _rnn_growing = P(_rnn, "RNN", 30, "orthogonal", 1.5, x_scale=1e-5, zero_bias=Tru
 _rnn_linear = P(_rnn, "RNN", 30, "orthogonal", 1.0, x_scale=1e-5, zero_bias=True)
 _vit_zero_head_case = P(_real, "torchvision_vit", _vit_zero_head)
 _convnext = P(_real, "timm_convnext_atto")
+_bn_mlp_zero_gamma = P(_bn_mlp, 20, 0.0)
+_bn_mlp_gelu_zero_gamma = P(_bn_mlp, 10, 0.0, "gelu")
 
 # One case per entry: _case(name, family, build, labels, twin, knob[, verify=, unscored=]).
 # fmt: off
@@ -916,6 +1310,39 @@ CASES: list[Case] = [
           "mlp_sigmoid_standardised", "features 0..255 -> standardised"),
     _case("mlp_sigmoid_standardised", "mlp", P(_raw_inputs, "sigmoid", 1, False), (),
           "mlp_sigmoid_raw_inputs", "standardised -> raw 0..255 features"),
+    _case("mlp_batchnorm_deep", "mlp", P(_bn_mlp, 20), (),
+          "mlp_batchnorm_very_deep", "20 Linear-BN-ReLU blocks -> 50"),
+    _case("mlp_batchnorm_very_deep", "mlp", P(_bn_mlp, 50), (E,),
+          "mlp_batchnorm_deep",
+          "50 Linear-BN-ReLU blocks -> 20: batch norm in a plain chain makes the gradient grow about "
+          "1.2x a layer toward the input (Yang et al. 2019), 3e4x over 50"),
+    _case("mlp_batchnorm_zero_gamma", "mlp", _bn_mlp_zero_gamma, (D, V),
+          "mlp_batchnorm_deep",
+          "every batch norm's scale 1 -> 0 in a plain chain: each block outputs ReLU(0) = 0, and no "
+          "scale gets a gradient (ReLU's slope at 0 is 0): not a gate that opens",
+          verify=P(_zero_gated, _bn_mlp_zero_gamma, _bn_scales, _open_bn_scales)),
+    _case("mlp_batchnorm_gelu", "mlp", P(_bn_mlp, 10, None, "gelu"), (),
+          "mlp_batchnorm_gelu_zero_gamma", "10 Linear-BN-GELU blocks; batch norm scales 1 -> 0"),
+    _case("mlp_batchnorm_gelu_zero_gamma", "mlp", _bn_mlp_gelu_zero_gamma, (V,),
+          "mlp_batchnorm_gelu",
+          "10 Linear-BN-GELU blocks, every batch norm's scale 1 -> 0: each block outputs GELU(0) = 0 "
+          "and only the last scale gets a gradient (~1e-6, rounding noise): nothing opens. Not "
+          "'dead': GELU's slope at 0 is 1/2, its units are silent, not dead",
+          verify=P(_zero_gated, _bn_mlp_gelu_zero_gamma, _bn_scales, _open_bn_scales)),
+    _case("mlp_functional_gelu", "mlp", P(_functional_gelu, 4), (),
+          "mlp_functional_gelu_deep", "F.gelu, PyTorch's default init; depth 4 -> 14"),
+    _case("mlp_functional_gelu_deep", "mlp", P(_functional_gelu, 14), (V,),
+          "mlp_functional_gelu",
+          "F.gelu, PyTorch's default init (gain ~0.58 a layer); depth 14 -> 4: the gradient halves "
+          "at each layer"),
+    _case("mlp_matmul", "mlp", P(_matmul_mlp, 4), (),
+          "mlp_matmul_large_init", "layers of bare parameters (x @ weight + b); their std 1x -> 10x"),
+    _case("mlp_matmul_large_init", "mlp", P(_matmul_mlp, 4, "relu", 10.0), (E,),
+          "mlp_matmul", "layers of bare parameters (x @ weight + b) at 10x their std -> 1x"),
+    _case("mlp_matmul_sigmoid_deep", "mlp", P(_matmul_mlp, 12, "sigmoid"), (V,),
+          "mlp_matmul",
+          "layers of bare parameters (x @ weight + b, the zero bias named b); ReLU -> sigmoid and "
+          "depth 4 -> 12"),
 
     # CNNs: 16 images 3x16x16, 10 classes
     _case("cnn_sigmoid_deep", "cnn", P(_cnn_case, 12, "sigmoid"), (V,),
@@ -942,6 +1369,21 @@ CASES: list[Case] = [
           "cnn_tanh_standardised", "pixels 0..255 -> standardised"),
     _case("cnn_tanh_standardised", "cnn", P(_cnn_pixels, "tanh", False), (),
           "cnn_tanh_raw_pixels", "standardised -> raw 0..255 pixels"),
+    _case("cnn_batchnorm_zero_gamma", "cnn", _cnn_zero_gamma, (D, V),
+          "cnn_batchnorm",
+          "the third of 6 batch norms (no skip connections) has scale 0: its ReLU outputs 0, and "
+          "the scale gets no gradient (ReLU's slope at 0 is 0), so nothing before it ever learns",
+          verify=P(_zero_gated, _cnn_zero_gamma, _third_bn, _open_third_bn)),
+    _case("cnn_groupnorm", "cnn", P(_groupnorm, 16), (),
+          "cnn_groupnorm_sigmoid", "16 conv-GroupNorm-ReLU layers at PyTorch's init; ReLU -> sigmoid"),
+    _case("cnn_groupnorm_sigmoid", "cnn", P(_groupnorm, 16, "sigmoid"), (V,),
+          "cnn_groupnorm",
+          "16 conv-GroupNorm layers; ReLU -> sigmoid: normalized inputs keep sigmoid off its flat "
+          "ends (not saturated), yet its slope of at most 1/4 shrinks the gradient at every layer"),
+    _case("cnn_unet", "cnn", _unet, (),
+          "cnn_unet_dead", "U-Net: BN, max pooling, ConvTranspose2d, skip concatenations"),
+    _case("cnn_unet_dead", "cnn", P(_unet, -10.0), (D, V),
+          "cnn_unet", "U-Net, every batch norm's shift 0 -> -10: every ReLU outputs 0"),
 
     # ResNets: 16 images 3x8x8, width 16
     _case("resnet_batchnorm", "resnet", P(_resnet, 4), (),
@@ -957,6 +1399,12 @@ CASES: list[Case] = [
     _case("resnet_zero_head", "resnet", _resnet_zero_head, (),
           "resnet_batchnorm", "fc zero-initialised: the rest gets exactly 0 until the first step",
           verify=P(_zero_gated, _resnet_zero_head, _fc, _open_fc)),
+    _case("resnet_zero_head_dying_relu", "resnet", _resnet_zero_head_dying, (D,),
+          "resnet_zero_head",
+          "zero-initialised head; 15 of 16 channels of the second block's first batch norm shifted "
+          "0 -> -10 (their ReLU is dead); the head opens at the first step, the skip path goes "
+          "around the dead units: not vanishing",
+          verify=P(_zero_gated, _resnet_zero_head_dying, _fc, _open_fc)),
     _case("resnet_zero_gamma", "resnet", _resnet_zero_gamma, (),
           "resnet_batchnorm", "the batch norm closing each residual branch has scale 0 (Goyal et al.)",
           verify=P(_zero_gated, _resnet_zero_gamma, _branch_gammas, _open_branch_gammas)),
@@ -986,6 +1434,15 @@ CASES: list[Case] = [
           "gru_update_closed", "update-gate bias 3 -> -3"),
     _case("gru_update_closed", "rnn", P(_rnn, "GRU", 30, "default", gate_bias=-3.0), (V,),
           "gru_update_open", "update-gate bias -3 -> 3: the state is overwritten at every step"),
+    _case("lstm_stacked_bidirectional", "rnn", P(_stacked, "LSTM", 8, True), (),
+          "lstm_stacked_forget_closed", "2-layer bidirectional LSTM, PyTorch's init, 8 steps"),
+    _case("lstm_stacked_forget_closed", "rnn", P(_stacked, "LSTM", 8, True, -3.5), (V,),
+          "lstm_stacked_bidirectional",
+          "2-layer bidirectional LSTM, 8 steps; every forget-gate bias -3.5 -> PyTorch's (~0)"),
+    _case("gru_stacked", "rnn", P(_stacked, "GRU", 10), (),
+          "gru_stacked_nan_weight", "2-layer GRU, PyTorch's init, 10 steps"),
+    _case("gru_stacked_nan_weight", "rnn", P(_stacked, "GRU", 10, nan="weight_hh_l1"), (N,),
+          "gru_stacked", "2-layer GRU; one entry of the second layer's recurrent weights NaN"),
 
     # transformers: 16 sequences of 12 tokens, d 32, 4 heads, mean-pooled, 4 classes
     _case("transformer_pre_ln", "transformer", P(_transformer, 4, True), (),
@@ -998,6 +1455,10 @@ CASES: list[Case] = [
           "transformer_relu",
           "activation='relu'; linear1 biases -10 -> PyTorch's: every FFN unit off (the residual "
           "path still carries the gradient to the embeddings: not vanishing)"),
+    _case("transformer_post_ln_deep", "transformer", P(_transformer, 12, False), (),
+          "transformer_post_ln_deep_dead_ffn", "12 post-LN layers (GELU)"),
+    _case("transformer_post_ln_deep_dead_ffn", "transformer", P(_transformer, 12, False, "relu", -10.0), (D,),
+          "transformer_post_ln_deep", "12 post-LN layers; activation GELU -> ReLU with linear1 biases -10"),
 
     # third-party models from small configs, random weights, batches of 2 (tests/_realmodels.py)
     _case("hf_gpt2", "hf", P(_real, "gpt2_lm_head"), (),
@@ -1010,6 +1471,22 @@ CASES: list[Case] = [
           "(attention starts near uniform), yet the embeddings get half of it: not vanishing"),
     _case("hf_llama", "hf", P(_real, "llama_causal_lm"), (),
           "hf_bert", "Llama causal LM, its own loss (labels=y)"),
+    _case("hf_llama_tiny_init", "hf", P(_hf_llama, 1e-4), (),
+          "hf_llama",
+          "initializer_range 0.02 -> 1e-4 (4 layers): RMSNorm restores the scale, the embeddings and "
+          "head get the usual gradient, no layer's is large. 'vanishing' unscored: the first layer "
+          "(the embeddings) gets all of it, but the gated MLPs get 1e-8 of the head's",
+          unscored=(V,)),
+    _case("hf_bart", "hf", _hf_bart, (),
+          "hf_t5", "BART, 2+2 layers; its LM head shares the encoder's and decoder's token embeddings"),
+    _case("hf_t5", "hf", _hf_t5, (),
+          "hf_t5_nan_weight", "T5, 2+2 layers, its own loss on labels=y"),
+    _case("hf_t5_nan_weight", "hf", P(_hf_t5, "encoder.block.0.layer.1.DenseReluDense.wi.weight"), (N,),
+          "hf_t5", "one entry of the first feed-forward weight NaN"),
+    _case("hf_opt", "hf", _hf_opt, (),
+          "hf_opt_dead_ffn", "OPT causal LM, 2 layers, ReLU feed-forward"),
+    _case("hf_opt_dead_ffn", "hf", P(_hf_opt, -10.0), (D,),
+          "hf_opt", "every fc1 bias -10 -> OPT's 0: no ReLU unit passes (the residual stream still does)"),
     _case("tv_resnet18", "torchvision", P(_real, "torchvision_resnet18"), (),
           "tv_resnet18_dead_stem", "resnet18(weights=None)"),
     _case("tv_resnet18_dead_stem", "torchvision", P(_real, "torchvision_resnet18", _resnet18_dead_stem),
@@ -1019,11 +1496,32 @@ CASES: list[Case] = [
     _case("tv_vit_zero_head", "torchvision", _vit_zero_head_case, (),
           "tv_vit", "VisionTransformer with its own zero-initialised head",
           verify=P(_zero_gated, _vit_zero_head_case, _vit_head, _open_vit_head)),
+    _case("tv_convnext", "torchvision", _tv_convnext, (),
+          "timm_convnext_atto",
+          "torchvision's ConvNeXt, small config: layer scale 1e-6 held in (C, 1, 1) parameters"),
+    _case("tv_mobilenet_v2", "torchvision", _tv_mobilenet_v2, (),
+          "tv_mobilenet_v2_dead", "mobilenet_v2(weights=None) on 4 images 64x64"),
+    _case("tv_mobilenet_v2_dead", "torchvision", P(_tv_mobilenet_v2, -10.0), (D, V),
+          "tv_mobilenet_v2", "every batch norm's shift 0 -> -10: every ReLU6 outputs 0"),
+    _case("tv_resnet18_zero_init_residual", "torchvision", _tv_resnet18_zero_residual, (),
+          "tv_resnet18", "zero_init_residual=True: each block's last batch norm scale at 0 (by design)",
+          verify=P(_zero_gated, _tv_resnet18_zero_residual, _block_bn2, _open_block_bn2)),
     _case("timm_vit_tiny", "timm", P(_real, "timm_vit_tiny"), (),
           "timm_convnext_atto", "ViT; its cls token is drawn with std 1e-6"),
     _case("timm_convnext_atto", "timm", _convnext, (),
           "timm_vit_tiny", "ConvNeXt; layer scale 1e-6 gives each block's weights ~1e-8 of the stem's grad",
           verify=P(_zero_gated, _convnext, _layer_scales, _open_layer_scales)),
+    _case("timm_cait", "timm", _timm_cait, (),
+          "timm_vit_tiny",
+          "CaiT: layer scale 1e-5 on every block; the patches reach the head only through the "
+          "class-attention blocks, so the patch embedding gets ~1e-5 of the head's gradient by design",
+          verify=P(_zero_gated, _timm_cait, _cait_scales, _open_cait_scales)),
+    _case("timm_resnet18", "timm", _timm_resnet18, (),
+          "timm_resnet18_dead_stem", "timm's resnet18: each block's last batch norm at 0 (zero_init_last)"),
+    _case("timm_resnet18_dead_stem", "timm", P(_timm_resnet18, -10.0), (D, V),
+          "timm_resnet18",
+          "stem batch norm shift 0 -> -10: its ReLU passes nothing, and the zero-initialised batch "
+          "norms get no gradient either (their inputs are constant): not gates that open"),
 ]
 # fmt: on
 
