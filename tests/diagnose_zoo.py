@@ -1099,6 +1099,24 @@ def _tv_convnext(seed: int = 0) -> Batch:
     return (model, *_images(n=4, size=32, seed=seed), None)
 
 
+def _tv_convnext_zero_head(seed: int = 0) -> Batch:
+    """The small torchvision ConvNeXt with its classifier zero-initialised: the head gates the
+    layer scales (1e-6), which gate the blocks."""
+    model, X, y, loss = _tv_convnext(seed=seed)
+    with torch.no_grad():
+        model.classifier[2].weight.zero_()
+        model.classifier[2].bias.zero_()
+    return model, X, y, loss
+
+
+def _tv_convnext_head(model: nn.Module) -> list[torch.Tensor]:
+    return [model.classifier[2].weight]
+
+
+def _open_tv_convnext_head(model: nn.Module) -> None:
+    nn.init.trunc_normal_(model.classifier[2].weight, std=0.02)
+
+
 def _tv_mobilenet_v2(bn_bias: float | None = None, seed: int = 0) -> Batch:
     """torchvision's MobileNetV2 (ReLU6, inverted residuals) on 4 images 64x64; ``bn_bias``:
     every batch norm's shift set to this."""
@@ -1150,6 +1168,32 @@ def _timm_cait(seed: int = 0) -> Batch:
     model = timm.create_model(
         "cait_xxs24_224", pretrained=False, num_classes=10, img_size=32, patch_size=8, depth=4
     )
+    return (model, *_images(n=4, size=32, seed=seed), None)
+
+
+def _timm_resmlp(seed: int = 0) -> Batch:
+    """timm's ResMLP-12 as it comes: its head zero-initialised and every block's two layer scales
+    at 1e-4 (Affine norms, no attention); 2 images 64x64 in 16x16 patches."""
+    timm = _library("timm")
+    torch.manual_seed(seed)
+    model = timm.create_model("resmlp_12_224", pretrained=False, num_classes=10, img_size=64)
+    return (model, *_images(n=2, size=64, seed=seed), None)
+
+
+def _timm_head(model: nn.Module) -> list[torch.Tensor]:
+    return [model.head.weight]
+
+
+def _open_timm_head(model: nn.Module) -> None:
+    nn.init.trunc_normal_(model.head.weight, std=0.02)
+
+
+def _timm_poolformer(seed: int = 0) -> Batch:
+    """timm's PoolFormer-S12 (pooling as token mixer, layer scale 1e-5) on 4 images 32x32: its last
+    stage is 1x1, where pool(x) - x is exactly 0, so that stage's first layer scales get no gradient."""
+    timm = _library("timm")
+    torch.manual_seed(seed)
+    model = timm.create_model("poolformer_s12", pretrained=False, num_classes=10)
     return (model, *_images(n=4, size=32, seed=seed), None)
 
 
@@ -1499,6 +1543,11 @@ CASES: list[Case] = [
     _case("tv_convnext", "torchvision", _tv_convnext, (),
           "timm_convnext_atto",
           "torchvision's ConvNeXt, small config: layer scale 1e-6 held in (C, 1, 1) parameters"),
+    _case("tv_convnext_zero_head", "torchvision", _tv_convnext_zero_head, (),
+          "tv_convnext",
+          "classifier drawn at random -> zero-initialised: the head opens at the first step, the "
+          "layer scales behind it at the next (gates in sequence, not stuck)",
+          verify=P(_zero_gated, _tv_convnext_zero_head, _tv_convnext_head, _open_tv_convnext_head)),
     _case("tv_mobilenet_v2", "torchvision", _tv_mobilenet_v2, (),
           "tv_mobilenet_v2_dead", "mobilenet_v2(weights=None) on 4 images 64x64"),
     _case("tv_mobilenet_v2_dead", "torchvision", P(_tv_mobilenet_v2, -10.0), (D, V),
@@ -1516,6 +1565,15 @@ CASES: list[Case] = [
           "CaiT: layer scale 1e-5 on every block; the patches reach the head only through the "
           "class-attention blocks, so the patch embedding gets ~1e-5 of the head's gradient by design",
           verify=P(_zero_gated, _timm_cait, _cait_scales, _open_cait_scales)),
+    _case("timm_resmlp", "timm", _timm_resmlp, (),
+          "timm_vit_tiny",
+          "ResMLP-12 as timm makes it: zero head, layer scales 1e-4 behind it (only the head gets "
+          "a gradient at the first step; the scales get theirs once it has moved)",
+          verify=P(_zero_gated, _timm_resmlp, _timm_head, _open_timm_head)),
+    _case("timm_poolformer", "timm", _timm_poolformer, (),
+          "timm_convnext_atto",
+          "PoolFormer-S12 on 32x32 images: two of its 24 layer scales get exactly no gradient (their "
+          "branch, pool(x) - x on a 1x1 map, is 0 by itself), the other 22 do"),
     _case("timm_resnet18", "timm", _timm_resnet18, (),
           "timm_resnet18_dead_stem", "timm's resnet18: each block's last batch norm at 0 (zero_init_last)"),
     _case("timm_resnet18_dead_stem", "timm", P(_timm_resnet18, -10.0), (D, V),

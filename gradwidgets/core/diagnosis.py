@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -15,7 +16,7 @@ from .nonfinite import locate_nonfinite
 from .profile import GradientProfile, measure
 from .remedies import read_model, suggest
 from .report import Report
-from .thresholds import THRESHOLDS
+from .thresholds import THRESHOLDS, VANISHING_RELATIVE
 
 __all__ = ["diagnose"]
 
@@ -79,10 +80,12 @@ def diagnose(
     zero = zero_initialised(model)
     params = dict(model.named_parameters())
     # restores modes, buffers and the random state; also the gradients of the zero parameters
-    profile = measure(model, X, y, run, None, also=[params[n] for n in zero])
+    vectors = [p for n, p in params.items() if p.dim() <= 1 and n not in zero]  # biases, scales
+    profile = measure(model, X, y, run, None, also=[params[n] for n in zero] + vectors)
     frozen = tuple(not any(w.requires_grad for w in lr.weights) for lr in profile.layers)
     types = tuple(type(lr.module).__name__ for lr in profile.layers)
-    stuck = tuple(n for n, g in zip(zero, profile.also_grad_norm, strict=True) if not g > 0)
+    stuck = _stuck(zero, profile)
+    profile = dataclasses.replace(profile, also_grad_norm=profile.also_grad_norm[: len(zero)])
     found = flag_layers(profile, frozen, zero, stuck)
     if found.functional_dead:  # a layer followed by a functional ReLU: its units as the next layer got them
         dead = profile.dead_fraction.copy()
@@ -108,15 +111,30 @@ def diagnose(
     )
 
 
+def _stuck(zero: tuple[str, ...], profile: GradientProfile) -> tuple[str, ...]:
+    """The zero-initialised parameters, when none of them gets a gradient above VANISHING_RELATIVE
+    times the largest of any parameter (weights, biases, scales): nothing can open. One that
+    opens is enough, the others open in turn (a zero head first, then the layer scales behind it)
+    or sit on a branch whose own
+    output is 0 (a pooling minus its input on a 1 x 1 map); a zero scale in a plain chain gets
+    nothing at all, as no signal reaches it and none passes it."""
+    if not zero or profile.also_grad_norm is None:
+        return ()
+    gates = profile.also_grad_norm[: len(zero)]
+    values = np.concatenate([profile.weight_grad_norm, profile.also_grad_norm])
+    largest = float(np.max(values[np.isfinite(values)], initial=0.0))
+    return () if float(np.nanmax(gates)) > VANISHING_RELATIVE * largest else zero
+
+
 def _notes(profile: GradientProfile, found: Findings, stuck: tuple[str, ...]) -> list[str]:
     """What a reader needs to trust the flags: coverage, and what explains the unusual ones."""
     notes = [_sentence(str(profile.coverage))] if profile.coverage is not None else []
     if stuck:
         shown = ", ".join(stuck[:3]) + (" ..." if len(stuck) > 3 else "")
         notes.append(
-            f"{shown} {'is' if len(stuck) == 1 else 'are'} zero and {'gets' if len(stuck) == 1 else 'get'} "
-            "no gradient: a zero-initialised parameter with nothing to grow from (a zero scale in a plain "
-            "chain, not at the end of a residual branch) holds everything behind it at 0."
+            f"{shown} {'is' if len(stuck) == 1 else 'are'} zero-initialised and none of them opens: "
+            "no gradient reaches them to grow from (a zero scale in a plain chain, not at the end of "
+            "a residual branch), so everything behind them stays at 0."
         )
     if found.blocked:
         shown = ", ".join(found.zero_params[:3]) + (" ..." if len(found.zero_params) > 3 else "")
