@@ -137,8 +137,8 @@ def flag_layers(
     are layers that share a weight (a tied embedding), but for the absolute exploding rule. A
     gradient held small by a (nearly) zero-initialised parameter (``zero_params``, see
     :func:`zero_initialised`) is not "vanishing": it is so by design until that parameter's
-    first updates, as long as each of them gets a gradient to grow from (none is ``stuck``: a
-    zero scale in a plain chain, rather than at the end of a residual branch, is not by design).
+    first updates, as long as one of them gets a gradient to grow from (they are not ``stuck``,
+    as a zero scale in a plain chain is, rather than one at the end of a residual branch).
     """
     n = len(profile)
     frozen = frozen or (False,) * n
