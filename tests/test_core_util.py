@@ -19,3 +19,12 @@ def test_numbers_get_three_digits_and_tables_right_align_their_columns():
     table = format_table(["a", "value"], [["x", "1"], ["long", "22"]])
     assert table.splitlines() == ["   a  value", "   x      1", "long     22"]
     assert format_table(["a", "bb"], []) == "a  bb"
+
+
+def test_sentence_capitalises_the_first_letter_and_ends_with_a_stop():
+    from gradwidgets.core._util import sentence
+
+    assert sentence("reported 2 layers holding 100% of trainable parameters") == (
+        "Reported 2 layers holding 100% of trainable parameters."
+    )
+    assert sentence("'x' holds NaN") == "'x' holds NaN." and sentence("") == "."

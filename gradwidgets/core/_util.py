@@ -20,3 +20,8 @@ def fmt(x: float) -> str:
     if x != 0 and (abs(x) < 1e-2 or abs(x) >= 1e4):
         return f"{x:.2e}"
     return f"{x:.3g}"
+
+
+def sentence(text: str) -> str:
+    """``text`` as a sentence: its first letter capitalised, a full stop at the end."""
+    return text[:1].upper() + text[1:] + "."

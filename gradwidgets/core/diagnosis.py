@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._util import sentence
 from .checks import check_model, check_trainable, renamed
 from .flags import Findings, flag_layers, zero_initialised
 from .limits import check_pass, param_bytes
@@ -95,7 +96,7 @@ def diagnose(
     notes = _notes(profile, found, stuck)
     origin = ""
     if not profile.finite or any("non-finite" in f for f in found.flags):
-        origin = locate_nonfinite(model, X, y, Loss(loss, "loss")).message  # where the first NaN/inf appeared
+        origin = locate_nonfinite(model, X, y, run).message  # where the first NaN/inf appeared
         notes.append(origin)
     facts = read_model(model, profile, X, zero)
     return Report(
@@ -128,7 +129,7 @@ def _stuck(zero: tuple[str, ...], profile: GradientProfile) -> tuple[str, ...]:
 
 def _notes(profile: GradientProfile, found: Findings, stuck: tuple[str, ...]) -> list[str]:
     """What a reader needs to trust the flags: coverage, and what explains the unusual ones."""
-    notes = [_sentence(str(profile.coverage))] if profile.coverage is not None else []
+    notes = [sentence(str(profile.coverage))] if profile.coverage is not None else []
     if stuck:
         shown = ", ".join(stuck[:3]) + (" ..." if len(stuck) > 3 else "")
         notes.append(
@@ -151,7 +152,3 @@ def _notes(profile: GradientProfile, found: Findings, stuck: tuple[str, ...]) ->
             f"{len(t)} steps is {ratio:.3g} of the largest."
         )
     return notes
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] + "."

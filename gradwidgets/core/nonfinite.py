@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ._util import sentence
 from .checks import check_model, check_trainable
 from .layers import module_names
 from .limits import check_pass, param_bytes
@@ -75,7 +76,7 @@ class NonFinite:
         what = f"its parameter {self.parameter!r}" if self.parameter else "its input"
         w = f"{self.module!r} ({self.module_type})"
         text = says.format(k=self.kind, p=self.parameter, w=w, what=what)
-        return text[:1].upper() + text[1:] + "." + (f" Hint: {self.hint}." if self.hint else "")
+        return sentence(text) + (f" Hint: {self.hint}." if self.hint else "")
 
     def __repr__(self) -> str:
         shown = f"phase={self.phase!r}, module={self.module!r}, cause={self.cause!r}"
