@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.core.norms import _norm, group_norms, norms, tensor_norms
+from gradwidgets.core.norms import group_norms, norms, single_norm, tensor_norms
 
 RTOL = 1e-5
 
@@ -39,7 +39,7 @@ def _assert_accurate(tensors: list[torch.Tensor]) -> None:
     batched = tensor_norms(tensors)
     for t, got in zip(tensors, batched, strict=True):
         ref = _reference(t)
-        np.testing.assert_allclose([got, _norm(t)], ref, rtol=RTOL, atol=0)
+        np.testing.assert_allclose([got, single_norm(t)], ref, rtol=RTOL, atol=0)
 
 
 def test_float32_overflow_and_underflow_fall_back_to_float64():
@@ -149,13 +149,13 @@ def test_nan_and_inf_entries_give_nan_and_inf():
         tensors = [with_inf, with_nan, both, with_inf[::2], with_nan.half()]
         got = tensor_norms(tensors)
         assert np.isinf(got[0]) and np.isnan(got[1:3]).all() and np.isinf(got[3]) and np.isnan(got[4])
-        single = [_norm(t) for t in tensors]
+        single = [single_norm(t) for t in tensors]
         assert np.isinf(single[0]) and np.isnan(single[1:3]).all() and np.isinf(single[3])
 
 
 def test_empty_zero_dim_and_float64_tensors():
     empties = [torch.zeros(0), torch.zeros(0, 5), torch.zeros(0, dtype=torch.float16), torch.zeros(20_000)]
-    assert tensor_norms(empties).tolist() == [0.0] * 4 and [_norm(t) for t in empties] == [0.0] * 4
+    assert tensor_norms(empties).tolist() == [0.0] * 4 and [single_norm(t) for t in empties] == [0.0] * 4
     assert tensor_norms([torch.tensor(3.0), torch.tensor(-2.0, dtype=torch.float16)]).tolist() == [3.0, 2.0]
     np.testing.assert_allclose(norms([[torch.zeros(0)], [torch.tensor(3.0), torch.zeros(0, 2)]]), [0.0, 3.0])
     g = torch.Generator().manual_seed(5)

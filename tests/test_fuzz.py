@@ -260,19 +260,39 @@ def test_train_gives_a_history_or_names_the_argument_and_then_leaves_the_model_a
         assert_same(before, state(model))
 
 
+WATCH_ARGS = st.fixed_dictionaries(
+    {},
+    optional={
+        "scaler": st.one_of(ANY, st.just(torch.amp.GradScaler("cpu", init_scale=256.0))),
+        "window": ANY,
+        "blocks": st.one_of(ANY, st.sampled_from(["auto", "layers", 1, 2])),
+        "updates": ANY,
+        "activations": ANY,
+    },
+)
+
+
 @FUZZ
-@given(every=ANY, loss=st.one_of(st.none(), ANY, st.just(lambda: 1.0), st.just(lambda: 1 / 0)))
-def test_watch_records_or_names_the_argument_and_always_removes_its_hooks(every, loss):
+@given(
+    every=ANY,
+    read_loss=st.one_of(st.none(), ANY, st.just(lambda: 1.0), st.just(lambda: 1 / 0)),
+    kwargs=WATCH_ARGS,
+)
+@example(every=1, read_loss=None, kwargs={"blocks": 1, "updates": True, "activations": True, "window": 1})
+def test_watch_records_or_names_the_argument_and_always_removes_its_hooks(every, read_loss, kwargs):
     model = small_model()
     before = state(model)
-    w = call(gw.watch, ["model", "every", "loss"], model, every=every, loss=loss, live=False)
+    names = ["model", "every", "read_loss", *kwargs]
+    w = call(gw.watch, names, model, every=every, read_loss=read_loss, live=False, **kwargs)
     if isinstance(w, gw.Watch):
         with contextlib.suppress(ZeroDivisionError):  # the user's loss reader raising is theirs
             with no_hang("a watched step"):
                 with w:
-                    out = model.eval()(X_GOOD)  # eval: the step moves no batch-norm statistics
-                    ((out - Y_GOOD) ** 2).mean().backward()
+                    for _ in range(2):
+                        out = model.eval()(X_GOOD)  # eval: the step moves no batch-norm statistics
+                        ((out - Y_GOOD) ** 2).mean().backward()
         model.train().zero_grad(set_to_none=True)
+        assert isinstance(w.history(), gw.History)
     before["rng"] = torch.get_rng_state()  # the step itself may draw (it is the user's loop)
     assert_same(before, state(model))
 

@@ -21,6 +21,7 @@ class StepRecord:
     total_norm_before: float
     total_norm_after: float
     update_ratio: np.ndarray
+    activation_rms: np.ndarray | None = None  # per layer; None: not measured (NaN in a History)
 
     def __repr__(self) -> str:
         return (
@@ -41,6 +42,8 @@ class History:
     stopped there), else None. ``stopped_at`` is the step after which a callback asked to stop,
     else None. ``skipped`` lists the steps a loss scaler (mixed precision) skipped because
     their gradients were non-finite: not divergence, the scaler's normal working.
+    ``activation_rms`` is each layer's output root mean square at a recorded step (NaN where
+    it was not measured: ``train`` does not, a watch does with ``activations=True``).
     """
 
     layer_names: tuple[str, ...]
@@ -54,6 +57,7 @@ class History:
     stopped_at: int | None = None
     skipped: tuple[int, ...] = ()
     loss_start: int = 0
+    activation_rms: np.ndarray | None = None
 
     @classmethod
     def from_records(
@@ -132,6 +136,10 @@ def build_history(
         total_norm_before=column("total_norm_before"),
         total_norm_after=column("total_norm_after"),
         update_ratio=column("update_ratio").reshape(-1, n),
+        activation_rms=np.asarray(
+            [np.full(n, np.nan) if r.activation_rms is None else r.activation_rms for r in records],
+            dtype=np.float64,
+        ).reshape(-1, n),
         diverged_at=diverged_at,
         stopped_at=stopped_at,
         skipped=tuple(int(s) for s in skipped),

@@ -1,4 +1,4 @@
-"""Norms of gradients and weights, batched, and ||dL/dh|| taken by hooks as the backward pass runs."""
+"""Norms of gradients and weights, batched, accurate to 1e-5 relative whatever their size and dtype."""
 
 from __future__ import annotations
 
@@ -44,11 +44,17 @@ def tensor_norms(tensors: Sequence[torch.Tensor]) -> np.ndarray:
     if not tensors:
         return np.zeros(0)
     with torch.no_grad():
-        batch = [t if _batched(t) else _partials(t) for t in tensors]  # a norm of partials: the same
-        values = torch.stack(torch._foreach_norm(batch)).double().cpu().numpy()
+        batch = [t if whole_batched(t) else chunk_partials(t) for t in tensors]  # partials' norm: the same
+        values = np.array(stacked_norms(batch))
         for i in np.flatnonzero((values < TINY) | (values == math.inf)):
-            values[i] = _careful(tensors[i])
+            values[i] = careful_norm(tensors[i])
     return values
+
+
+def stacked_norms(batch: Sequence[torch.Tensor]) -> list[float]:
+    """The norms of ``batch`` (tensors :func:`whole_batched` takes whole, and the
+    :func:`chunk_partials` of the others) in the one batched call, as floats, unchecked."""
+    return torch.stack(torch._foreach_norm(list(batch))).tolist()
 
 
 def norms(groups: Sequence[Sequence[torch.Tensor | None]]) -> np.ndarray:
@@ -94,20 +100,20 @@ def group_norms(values: np.ndarray, sizes: Sequence[int], empty: float = 0.0) ->
     return out
 
 
-def _norm(t: torch.Tensor) -> float:
+def single_norm(t: torch.Tensor) -> float:
     """||t|| as :func:`tensor_norms` takes it, for a hook's single tensor."""
-    value = float(_vn(t if _batched(t) else _partials(t)))
-    return _careful(t) if value < TINY or value == math.inf else value
+    value = float(_vn(t if whole_batched(t) else chunk_partials(t)))
+    return careful_norm(t) if value < TINY or value == math.inf else value
 
 
-def _batched(t: torch.Tensor) -> bool:
+def whole_batched(t: torch.Tensor) -> bool:
     """Whether ``t``'s norm is taken whole: float64, or float32 and small enough to be accurate."""
     if t.dtype is torch.float32:
         return (n := t.numel()) <= STRIDED or (n <= LIMIT and t.is_contiguous())
     return t.dtype is torch.float64
 
 
-def _partials(t: torch.Tensor) -> torch.Tensor:
+def chunk_partials(t: torch.Tensor) -> torch.Tensor:
     """The float32 norms of ``t``'s chunks (:func:`_plan`; times sqrt(count) for expanded dims),
     in float64 when there are more than PARTIALS of them."""
     count, pieces = _plan(t.shape, t.stride(), t.is_contiguous())
@@ -120,7 +126,7 @@ def _partials(t: torch.Tensor) -> torch.Tensor:
     return p if p.numel() <= PARTIALS else p.double()
 
 
-def _careful(t: torch.Tensor) -> float:
+def careful_norm(t: torch.Tensor) -> float:
     """||t|| where float32 falls short: in float64 for a small (or float64) tensor; for a large
     one, a chunk whose partial is inf is taken again in float64, and the whole norm if below TINY."""
     if t.numel() <= LIMIT or t.dtype == torch.float64:
@@ -191,59 +197,3 @@ def _plan(shape: tuple[int, ...], stride: tuple[int, ...], contiguous: bool) -> 
         tail = (*sizes[: d - 1], r, *sizes[d:])
         pieces.append((tail, tuple(strides), q * b * step, tuple(range(d - 1, len(sizes)))))
     return count, tuple(pieces)
-
-
-class GradNorms:
-    """||dL/dh|| of every recorded h of ``traces``, in layer order.
-
-    The gradient of an h whose layer has weights to train passes by on its way to them: a hook
-    takes its norm there and the gradient is not kept (keeping them all until the backward
-    pass ends grows the heap, and the page faults to regrow it cost more than the norms). A
-    frozen layer's h is asked for explicitly: ``asked``, then ``fill`` with its gradients.
-    """
-
-    def __init__(self, traces: list) -> None:
-        self.values = np.zeros(sum(len(tr.hs) for tr in traces))
-        self._asked: list[int] = []
-        self.asked: list[torch.Tensor] = []
-        self._hooks = []
-        k = 0
-        for tr in traces:
-            trained = any(w.requires_grad for w in tr.weights)
-            for h in tr.hs:
-                if h.requires_grad and trained:
-                    self._hooks.append(_on_grad(h, self.values, k))
-                elif h.requires_grad:
-                    self._asked.append(k)
-                    self.asked.append(h)
-                k += 1
-
-    def fill(self, grads: Sequence[torch.Tensor | None]) -> np.ndarray:
-        """The norms, with those of the asked-for h from their ``grads``."""
-        if self._asked:
-            self.values[self._asked] = norms([[g] for g in grads])
-        return self.values
-
-    def remove(self) -> None:
-        """Take the hooks off (an h the model keeps must not call them later)."""
-        for hook in self._hooks:
-            hook.remove()
-        self.asked = []
-
-
-def _on_grad(t: torch.Tensor, values: np.ndarray, k: int) -> torch.utils.hooks.RemovableHandle:
-    """Set ``values[k] = ||dL/dt||`` when the backward pass reaches ``t`` (a pre-hook on its
-    node where it has one: cheaper than a tensor hook)."""
-    if t.grad_fn is None:
-
-        def on_grad(grad: torch.Tensor) -> None:
-            values[k] = _norm(grad)
-
-        return t.register_hook(on_grad)
-    i = t.output_nr
-
-    def on_node(grads: tuple) -> None:
-        if grads[i] is not None:
-            values[k] = _norm(grads[i])
-
-    return t.grad_fn.register_prehook(on_node)

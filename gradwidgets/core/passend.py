@@ -33,8 +33,10 @@ class PassEnd:
     Make it inside a backward pass (in a hook). The engine calls it at the end of that pass;
     when that pass runs inside a node of another pass (reentrant activation checkpointing runs
     a backward pass inside the outer one's), it waits for the outer pass's end instead (for the
-    outermost, through any depth). Only the engine holds the callback: when a pass raises
-    before its end, it drops it unrun, and :attr:`raised` turns True.
+    outermost, through any depth). It runs after every other end-of-pass callback queued
+    during the pass: DistributedDataParallel's reducer queues one that writes the averaged
+    gradients into ``.grad``, and ``fn`` sees those. Only the engine holds the callback: when a
+    pass raises before its end, it drops it unrun, and :attr:`raised` turns True.
 
     Parameters
     ----------
@@ -43,7 +45,7 @@ class PassEnd:
     """
 
     def __init__(self, fn: Callable[[], None]):
-        self._fn, self._done = fn, False
+        self._fn, self._done, self._last = fn, False, False
         self._queue()
 
     def _queue(self) -> None:
@@ -53,7 +55,11 @@ class PassEnd:
 
     def _ended(self) -> None:
         node = _node()
-        if node is None:  # the outermost pass ended
+        if node is None and not self._last:  # the outermost pass ended: go behind the callbacks
+            self._last = True  # queued since ours (the engine runs those queued while it runs them)
+            self._queue()
+            return
+        if node is None:
             self._done = True
             self._fn()
             return

@@ -14,10 +14,11 @@ from .actstats import activation_stats
 from .blocktrace import mlp_plan, plan_buffers, run_plan
 from .checks import check_model, check_submodules, check_trainable
 from .coverage import Coverage, coverage
+from .hooknorms import GradNorms
 from .layers import Layer, declares_layers, is_probed
 from .limits import check_pass, param_bytes
 from .losses import Loss, LossSpec, check_loss, prepare_batch
-from .norms import GradNorms, group_norms, norms
+from .norms import group_norms, norms
 from .recurrence import first_recurrent, recorded_calls, through_time
 from .state import kept
 from .tracing import trace_forward

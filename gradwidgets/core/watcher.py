@@ -3,67 +3,46 @@
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_int, check_model, check_trainable, renamed
+from .checks import check_bool, check_int, check_model, check_trainable, renamed
 from .history import History, StepRecord
 from .layers import reported_layers
-from .norms import group_norms, tensor_norms
+from .normplan import NormPlan
+from .norms import group_norms
 from .passend import PassEnd
+from .sharded import ShardedNormPlan, is_sharded
+from .trainsetup import check_scaler, unwrap
+from .watchextras import Activations, Updates
 from .watchrecords import Records, as_loss, summary_line, summary_table
-
-
-def unwrap_compiled(model: nn.Module) -> nn.Module:
-    """The module ``torch.compile`` wrapped (its ``_orig_mod``), else ``model`` itself."""
-    eval_frame = sys.modules.get("torch._dynamo.eval_frame")  # not imported: nothing was compiled
-    optimized = getattr(eval_frame, "OptimizedModule", None)
-    while optimized is not None and isinstance(model, optimized):
-        model = model._orig_mod
-    return model
+from .watchrows import check_blocks, watch_rows
 
 
 def watched_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The layers a watch reports, as (name, module): :func:`.layers.reported_layers` (of the
-    original module, for a ``torch.compile`` d one)."""
-    return [(lr.name, lr.module) for lr in reported_layers(unwrap_compiled(model))]
-
-
-def check_scaler(scaler: object) -> object:
-    """Return ``scaler`` if it has a ``get_scale()`` giving a finite number > 0; None for None or
-    a disabled one (``GradScaler(enabled=False)``: it skips no step); else raise."""
-    allowed = "a torch.amp.GradScaler, or any object whose get_scale() returns the loss scale"
-    if scaler is not None and not callable(getattr(scaler, "get_scale", None)):
-        raise ValueError(f"scaler={scaler!r} is not allowed; it must be {allowed}")
-    if scaler is None or not getattr(scaler, "is_enabled", lambda: True)():
-        return None
-    scale = scaler.get_scale()
-    try:
-        value = math.nan if isinstance(scale, bool) else float(scale)  # a float, or a 1-element tensor
-    except (TypeError, ValueError, RuntimeError):
-        value = math.nan
-    if not 0 < value < math.inf:
-        raise ValueError(f"scaler: its get_scale() returned {scale!r}; it must be {allowed} (> 0)")
-    return scaler
+    """The layers a watch reports, as (name, module): :func:`.layers.reported_layers` of the
+    module a wrapper (``torch.compile``, DistributedDataParallel) holds (:func:`.trainsetup.unwrap`)."""
+    return [(lr.name, lr.module) for lr in reported_layers(unwrap(model))]
 
 
 class Watch:
     """Hooks on a model's parameters that record gradient norms in your own training loop.
 
     Every ``loss.backward()`` is one step. A hook on each trainable parameter collects its
-    gradient as it is accumulated; when the backward pass ends (before any clipping,
-    unscaling or optimiser step), every ``every``-th step, the norms are taken in one batched
-    call: per layer (weights only, as in :func:`gradwidgets.train`) and in total (every
-    parameter; one that got no gradient in this pass counts as 0). With ``scaler`` the norms
-    are divided by the loss scale of that pass. A backward pass that raises before its end
-    is not a step: the next one drops what it had collected. A backward pass run inside
-    another's (reentrant activation checkpointing) ends with the outer one. Use it as a
-    context manager or call :meth:`close`; create it with :func:`watch`, which says what each
-    argument takes.
+    gradient as it is accumulated; when the backward pass ends (after DistributedDataParallel
+    has averaged the gradients, before any clipping, unscaling or optimiser step), every
+    ``every``-th step, the norms are taken in one batched call: per row (a layer, or a block of
+    layers: weights only, as in :func:`gradwidgets.train`) and in total (every parameter; one
+    that got no gradient in this pass counts as 0). Sharded gradients (FSDP2's DTensors) are
+    reduced across processes. With ``scaler`` the norms are divided by the loss scale of that
+    pass. A backward pass that raises before its end is not a step: the next one drops what it
+    had collected. A backward pass run inside another's (reentrant activation checkpointing)
+    ends with the outer one. Use it as a context manager or call :meth:`close`; create it with
+    :func:`watch`, which says what each argument takes.
     """
 
     def __init__(
@@ -74,9 +53,12 @@ class Watch:
         *,
         scaler: object = None,
         window: int | None = None,
+        blocks: str | int = "auto",
+        updates: bool = False,
+        activations: bool = False,
         loss: Callable[[], object] | None = None,
     ):
-        model = unwrap_compiled(check_trainable("model", check_model("model", model)))
+        model = unwrap(check_trainable("model", check_model("model", model)))
         self.every = check_int("every", every, 1)
         read_loss = renamed("loss", loss, "read_loss", read_loss)
         if read_loss is not None and not callable(read_loss):
@@ -85,25 +67,29 @@ class Watch:
             )
         self.window = None if window is None else check_int("window", window, 1)
         self.scaler = check_scaler(scaler)
+        blocks = check_blocks(blocks)
+        updates, activations = check_bool("updates", updates), check_bool("activations", activations)
         params = [p for p in model.parameters() if p.requires_grad]
-        layers = reported_layers(model)
-        position = {id(p): i for i, p in enumerate(params)}
-        groups = [[position[id(w)] for w in lr.weights if id(w) in position] for lr in layers]
-        self.layer_names = tuple(lr.name for lr in layers)
-        self.frozen = tuple(not g for g in groups)  # no trainable weight: its norm is nan
-        self._order = np.array([i for g in groups for i in g], dtype=np.int64)
-        self._sizes = [len(g) for g in groups]
+        rows = watch_rows(model, params, blocks)
+        self.layer_names, self.frozen = rows.names, rows.frozen  # frozen: no trainable weight, nan
+        self._order = np.array([i for g in rows.params for i in g], dtype=np.int64)
+        self._sizes = [len(g) for g in rows.params]
         self._loss, self._n = read_loss, len(params)
+        plan = ShardedNormPlan if is_sharded(params) else NormPlan
+        self._norms = plan(params, self._order)
         self._kept = Records(self.window, self.scaler is not None)
         self._step = 0
         self._new_step()
+        self._updates = Updates(params, rows.params) if updates else None
+        self._acts: Activations | None = None
         self._handles: list = []
         try:
             for i, p in enumerate(params):
                 self._handles.append(p.register_post_accumulate_grad_hook(self._hook(i)))
+            if activations:
+                self._acts = Activations(rows.modules, lambda: self._record_now)
         except BaseException:  # a parameter that takes no hook: leave none of ours behind
-            for handle in self._handles:
-                handle.remove()
+            self._remove_hooks()
             raise
 
     def _new_step(self) -> None:
@@ -119,10 +105,17 @@ class Watch:
             if not self._open:  # the first gradient of a backward pass: close the step at its end
                 self._open = True
                 self._end = PassEnd(self._finish)
+                self._measure_update()  # the optimiser has stepped since the last record
             if self._record_now:
                 self._grads[i] = param.grad
 
         return hook
+
+    def _measure_update(self) -> None:
+        """Put the update ratios since the last record's snapshot into that record."""
+        if self._updates is not None and self._updates.pending:
+            last = self._kept.records[-1]
+            self._kept.records[-1] = replace(last, update_ratio=self._updates.ratios())
 
     def _finish(self) -> None:
         """Close the current step: one batched norm of the gradients collected, if recording."""
@@ -142,16 +135,18 @@ class Watch:
         """Record the step's norms (if recording) and start the next step."""
         try:
             if self._record_now:
-                have = [i for i, g in enumerate(self._grads) if g is not None]  # the others count as 0
-                norms = np.zeros(self._n)
-                norms[have] = tensor_norms([self._grads[i] for i in have])
+                norms, total = self._norms(self._grads)  # None (no gradient in this pass) counts as 0
                 if self.scaler is not None:  # read at the end of the pass: the scale it ran with
-                    norms /= float(self.scaler.get_scale())
-                layer = group_norms(norms[self._order], self._sizes, empty=np.nan)  # no trainable weight: nan
-                total = math.sqrt(np.sum(norms**2))
+                    scale = float(self.scaler.get_scale())
+                    norms, total = norms / scale, total / scale
+                layer = group_norms(norms, self._sizes, empty=np.nan)  # no trainable weight: nan
                 nan = np.full(len(self.layer_names), np.nan)
-                record = StepRecord(self._step, self._kept.loss_of(self._step), layer, total, total, nan)
+                rms = self._acts.read() if self._acts is not None else None
+                loss = self._kept.loss_of(self._step)
+                record = StepRecord(self._step, loss, layer, total, total, nan, rms)
                 self._kept.add(record)
+                if self._updates is not None:
+                    self._updates.snapshot()
                 self._on_record(record)
         finally:  # a live view that fails to draw does not keep the step open
             self._step += 1
@@ -182,8 +177,10 @@ class Watch:
     def history(self) -> History:
         """Everything recorded so far, as the :class:`gradwidgets.History` that ``train`` returns.
 
-        ``update_ratio`` is NaN (the optimiser step is not watched) and ``total_norm_after``
-        equals ``total_norm_before`` (clipping is not seen). With a ``window``, it holds the
+        ``update_ratio`` is NaN unless the watch measures ``updates`` (then a record's ratios
+        arrive with the next backward pass, or at :meth:`close`), ``activation_rms`` NaN unless
+        it measures ``activations``; ``total_norm_after`` equals ``total_norm_before``
+        (clipping is not seen). With a ``window``, it holds the
         last ``window`` records and the losses from the first of them on (``loss_start``).
         ``diverged_at`` is the first step (also before the window) whose recorded gradient or
         logged loss is non-finite; with a ``scaler``, a recorded step whose gradients are
@@ -215,14 +212,23 @@ class Watch:
     def close(self) -> None:
         """Remove every hook this watch added (the records are kept); safe to call twice.
 
-        The hooks are removed even when reading the last loss raises (the error propagates).
+        With ``updates``, the last record's update ratios are measured now (after the
+        optimiser's last step, if you close after it). The hooks are removed even when
+        reading the last loss raises (the error propagates).
         """
         try:
             self._finish()
+            if self._handles:
+                self._measure_update()
         finally:
-            for handle in self._handles:
-                handle.remove()
-            self._handles.clear()
+            self._remove_hooks()
+
+    def _remove_hooks(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        if self._acts is not None:
+            self._acts.remove()
 
     def __enter__(self) -> Watch:
         return self

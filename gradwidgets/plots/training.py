@@ -30,11 +30,12 @@ def loss_columns(history: History) -> dict[str, np.ndarray]:
     Returns
     -------
     dict of str to numpy.ndarray
-        ``step`` (0, 1, ...), ``loss`` (as recorded, may be nan or inf) and ``y`` (the loss
-        where finite and > 0, else NaN so the log plot skips it).
+        ``step`` (``history.loss_steps``: 0, 1, ..., or from a watch window's first step),
+        ``loss`` (as recorded, may be nan or inf) and ``y`` (the loss where finite and > 0,
+        else NaN so the log plot skips it).
     """
     loss = _floats(history.loss)
-    return {"step": np.arange(loss.size, dtype=np.float64), "loss": loss, "y": _positive(loss)}
+    return {"step": _floats(history.loss_steps), "loss": loss, "y": _positive(loss)}
 
 
 def norm_columns(history: History) -> dict[str, np.ndarray]:

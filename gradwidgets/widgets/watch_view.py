@@ -10,6 +10,7 @@ from torch import nn
 
 from ..core.checks import check_bool, renamed
 from ..core.training import History, StepRecord
+from ..core.trainsetup import is_rank_zero
 from ..core.watcher import Watch
 from .display import baking
 
@@ -29,10 +30,11 @@ class WatchView:
         from ..plots import (
             gradient_heatmap_columns,
             gradient_heatmap_figure,
+            training_columns,
             training_figure,
         )
 
-        loss, norms, diverged = _columns(history)
+        loss, norms, diverged = training_columns(history)
         self.sources = {
             "loss": ColumnDataSource(loss),
             "norms": ColumnDataSource(norms),
@@ -50,9 +52,9 @@ class WatchView:
 
     def update(self, history: History, steps: int) -> None:
         """Redraw from ``history``."""
-        from ..plots import gradient_heatmap_columns
+        from ..plots import gradient_heatmap_columns, training_columns
 
-        loss, norms, diverged = _columns(history)
+        loss, norms, diverged = training_columns(history)
         for name, cols in (("loss", loss), ("norms", norms), ("diverged", diverged)):
             self.sources[name].data = cols
         self.sources["heat"].data = gradient_heatmap_columns(history)
@@ -62,28 +64,11 @@ class WatchView:
         self.status.value = f"watching {len(history.layer_names)} layers: {steps} steps{note}"
 
 
-def _columns(history: History) -> tuple[dict, ...]:
-    """The training figure's columns, the loss at its own steps (a window drops the first ones)."""
-    from ..plots import training_columns
-
-    loss, norms, diverged = training_columns(history)
-    loss["step"] = history.loss_steps.astype(float)
-    return loss, norms, diverged
-
-
 class LiveWatch(Watch):
     """A :class:`Watch` that also redraws a :class:`WatchView` as records arrive."""
 
-    def __init__(
-        self,
-        model: nn.Module,
-        every: int,
-        read_loss: Callable[[], object] | None,
-        *,
-        scaler: object = None,
-        window: int | None = None,
-    ):
-        super().__init__(model, every, read_loss, scaler=scaler, window=window)
+    def __init__(self, model: nn.Module, every: int, read_loss: Callable[[], object] | None, **options):
+        super().__init__(model, every, read_loss, **options)
         try:
             self.view = WatchView(self._recorded())
         except BaseException:  # no view (the widget stack missing): leave no hook behind
@@ -122,6 +107,9 @@ def watch(
     *,
     scaler: object = None,
     window: int | None = None,
+    blocks: str | int = "auto",
+    updates: bool = False,
+    activations: bool = False,
     loss: Callable[[], object] | None = None,
 ) -> Watch:
     """Record per-layer gradient norms in your own training loop, through hooks.
@@ -130,7 +118,10 @@ def watch(
     ----------
     model : nn.Module
         The model you train; its parameters get a post-accumulate-grad hook each. A
-        ``torch.compile`` d model is watched through the module it wraps (its layers' names).
+        ``torch.compile`` d or DistributedDataParallel model is watched through the module it
+        wraps (its layers' names); under DDP the norms are those of the averaged gradients
+        (the same on every process), under FSDP2 (``fully_shard``) those of the whole
+        gradients, reduced from the shards.
     every : int
         Record the norms every this many backward passes (>= 1).
     read_loss : callable, optional
@@ -141,8 +132,8 @@ def watch(
         Deprecated: the former name of ``read_loss``.
     live : bool, optional
         Show a live heatmap and loss curve below the cell (True or False). Default (None): in a
-        Jupyter kernel, yes, except while a book build executes (``GRADWIDGETS_BAKE`` set);
-        elsewhere, no.
+        Jupyter kernel, yes, except while a book build executes (``GRADWIDGETS_BAKE`` set) or
+        in a process of a process group other than rank 0; elsewhere, no.
     scaler : torch.amp.GradScaler, optional
         The loss scaler of a mixed-precision loop (or any object with ``get_scale()``): the
         norms recorded are divided by the scale each backward pass ran with, so they are the
@@ -153,6 +144,20 @@ def watch(
     window : int, optional
         Keep only the last ``window`` (>= 1) records, and the losses from the first of them on:
         memory bounded over a long run. Default (None): keep everything.
+    blocks : "auto", "layers" or int, optional
+        The rows recorded and shown. "layers": one per layer (a module that owns a weight of 2
+        or more dimensions). An int: one per block of layers whose dotted names share their
+        first ``blocks`` parts (2 groups ``layer4.1.conv1`` into ``layer4.1``); a block's norm
+        is that of its layers' weight gradients taken together. Default "auto": one per layer
+        up to 64 layers, else the deepest blocks that make at most 64 rows.
+    updates : bool, optional
+        Also record each row's update-to-weight ratio ``||W_after - W_before|| / ||W_before||``
+        across the optimiser step after each recorded step (``History.update_ratio``); copies
+        the weights at each recorded step. Default False.
+    activations : bool, optional
+        Also record the root mean square of each row's layer outputs in the forward pass of
+        each recorded step (``History.activation_rms``; under ``torch.no_grad`` not counted).
+        Default False.
 
     Returns
     -------
@@ -176,10 +181,12 @@ def watch(
     if live is not None:  # the other arguments are checked by Watch, once
         live = check_bool("live", live)
     else:
-        live = _in_notebook() and not baking()
+        live = _in_notebook() and not baking() and is_rank_zero()
+    options = {"scaler": scaler, "window": window, "blocks": blocks, "updates": updates}
+    options["activations"] = activations
     if not live:
-        return Watch(model, every, read_loss, scaler=scaler, window=window)
-    handle = LiveWatch(model, every, read_loss, scaler=scaler, window=window)
+        return Watch(model, every, read_loss, **options)
+    handle = LiveWatch(model, every, read_loss, **options)
     try:
         from IPython.display import display
 
