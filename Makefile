@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,book,lab,models]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,book,lab,models,lightning,huggingface]"
 	touch $@
 
 install: $(STAMP)
