@@ -3,9 +3,10 @@
 Prints JSON. Two models, each in its own group of interleaved repeats (the machine is noisy,
 so only the ratios within a group are meaningful; times are medians):
 
-- ``mlp``: ``build_mlp(20, width=64)``, batch 256, SGD lr 1e-3, 100 steps; beside the bare
-  loop and ``gw.watch``: ``wandb.watch(log="gradients", log_freq=1)`` (offline), a TensorBoard
-  histogram per layer per step, and Cockpit's "economy" configuration, each where installed
+- ``mlp``: 20 Linear(64) + Tanh layers and a head (:func:`mlp`), batch 256, SGD lr 1e-3, 100
+  steps; beside the bare loop and ``gw.watch``: ``wandb.watch(log="gradients", log_freq=1)``
+  (offline), a TensorBoard histogram per layer per step, and Cockpit's "economy"
+  configuration, each where installed
   (``pip install -e ".[bench]" cockpit-for-pytorch``);
 - ``cnn``: a small ResNet-style CNN (16 and 32 channels, 4 residual blocks with batch norm),
   batch 32 of 3 x 32 x 32, cross-entropy, 30 steps;
@@ -17,6 +18,7 @@ same under DistributedDataParallel in two processes.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import os
@@ -65,11 +67,12 @@ class Task:
         opt = torch.optim.SGD(self.model.parameters(), lr=self.lr)
         for i in range(self.steps):
             opt.zero_grad(set_to_none=True)
-            loss = self.loss(self.model(self.X), self.y)
+            out = self.model(self.X)
+            loss = self.loss(out, self.y)
             if step_context is None:
                 loss.backward()
             else:
-                with step_context(i, loss, opt):
+                with step_context(i, out, loss, opt):
                     loss.backward(**(backward_kwargs(i) if backward_kwargs else {}))
             if after_backward is not None:
                 after_backward(loss)
@@ -89,11 +92,12 @@ def watched(task: Task) -> None:
 def with_wandb(task: Task) -> None:
     import wandb
 
-    run = wandb.init(mode="offline", project="gradwidgets-bench")
-    wandb.watch(task.model, log="gradients", log_freq=1)
-    task.loop(lambda loss: wandb.log({"loss": float(loss.detach())}))
-    wandb.unwatch(task.model)
-    run.finish()
+    with tempfile.TemporaryDirectory() as logdir:
+        run = wandb.init(mode="offline", project="gradwidgets-bench", dir=logdir)
+        wandb.watch(task.model, log="gradients", log_freq=1)
+        task.loop(lambda loss: wandb.log({"loss": float(loss.detach())}))
+        wandb.unwatch(task.model)
+        run.finish()
 
 
 def with_tensorboard(task: Task) -> None:
@@ -116,13 +120,13 @@ def with_cockpit(task: Task) -> None:
     from cockpit import Cockpit
     from cockpit.utils.configuration import configuration
 
-    model = extend(task.model)
+    model = extend(copy.deepcopy(task.model))  # BackPACK's hooks stay: not on the shared model
     cockpit = Cockpit(model.parameters(), quantities=configuration("economy"))
     losses = nn.MSELoss(reduction="none")
     base = Task(model, task.X, task.y, extend(nn.MSELoss()), task.steps, task.lr)
 
-    def context(i, loss, opt):
-        individual = losses(model(task.X), task.y).mean(1)
+    def context(i, out, loss, opt):
+        individual = losses(out, task.y).mean(1)
         info = {"batch_size": len(task.X), "individual_losses": individual, "loss": loss, "optimizer": opt}
         return cockpit(i, info=info)
 
@@ -149,11 +153,20 @@ def _time(cases: dict, task: Task) -> dict:
     }
 
 
+def mlp(depth: int = 20, width: int = 64) -> nn.Sequential:
+    """``depth`` Linear + Tanh layers and a linear head, as ``build_mlp(depth, width)`` is, in a
+    plain ``nn.Sequential`` (which BackPACK, under Cockpit, can extend)."""
+    layers = [nn.Linear(2, width), nn.Tanh()]
+    for _ in range(depth - 1):
+        layers += [nn.Linear(width, width), nn.Tanh()]
+    return nn.Sequential(*layers, nn.Linear(width, 1))
+
+
 def mlp_task() -> Task:
     g = torch.Generator().manual_seed(0)
     X, y = torch.randn(256, 2, generator=g), torch.randn(256, 1, generator=g)
     torch.manual_seed(0)
-    return Task(gw.build_mlp(20, width=64), X, y, F.mse_loss, steps=100)
+    return Task(mlp(), X, y, F.mse_loss, steps=100)
 
 
 def cnn_task() -> Task:

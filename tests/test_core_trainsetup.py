@@ -27,6 +27,20 @@ def test_unwrap_sees_through_ddp_and_compile(tmp_path):
     assert unwrap(net) is net
 
 
+def test_fsdp1_is_refused_with_what_to_use_instead():
+    from torch.distributed.fsdp import FullyShardedDataParallel
+
+    wrapper = FullyShardedDataParallel.__new__(FullyShardedDataParallel)  # FSDP1 needs a GPU to build
+    torch.nn.Module.__init__(wrapper)
+    wrapper._modules["_fsdp_wrapped_module"] = model()  # as FSDP1 holds it; add_module asks FSDP for it
+    wrapper.training_state = None  # what its named_parameters reads
+    outer = torch.nn.Sequential(wrapper)
+    for m in (wrapper, outer):
+        with pytest.raises(ValueError, match=r"^model: FullyShardedDataParallel \(FSDP1\) flattens"):
+            gw.watch(m, live=False)
+    assert all(not p._post_accumulate_grad_hooks for p in outer.parameters())
+
+
 def test_is_rank_zero_without_a_process_group():
     assert is_rank_zero()
 

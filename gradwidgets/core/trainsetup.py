@@ -16,8 +16,17 @@ def unwrap(model: nn.Module) -> nn.Module:
     ``module``) wraps, through any number of wrappers; else ``model`` itself.
 
     Neither wrapper owns a parameter of its own: hooks on the wrapped module's parameters
-    see every gradient, and its submodules' names are the layers' names.
+    see every gradient, and its submodules' names are the layers' names. A model holding the
+    older ``FullyShardedDataParallel`` wrapper (FSDP1) is refused with a ValueError: it
+    flattens parameters into shards whose layers and norms a watch cannot read.
     """
+    fsdp1 = getattr(sys.modules.get("torch.distributed.fsdp"), "FullyShardedDataParallel", None)
+    if fsdp1 is not None and any(isinstance(m, fsdp1) for m in model.modules()):
+        raise ValueError(
+            "model: FullyShardedDataParallel (FSDP1) flattens the parameters into shards, whose "
+            "layers and norms a watch cannot read; shard with torch.distributed.fsdp.fully_shard "
+            "(FSDP2), whose gradients the watch reduces across processes"
+        )
     eval_frame = sys.modules.get("torch._dynamo.eval_frame")  # not imported: nothing was compiled
     compiled = getattr(eval_frame, "OptimizedModule", None)
     ddp = nn.parallel.DistributedDataParallel

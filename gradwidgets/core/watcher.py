@@ -58,7 +58,7 @@ class Watch:
         activations: bool = False,
         loss: Callable[[], object] | None = None,
     ):
-        model = unwrap(check_trainable("model", check_model("model", model)))
+        model = check_trainable("model", unwrap(check_model("model", model)))  # wrappers own none
         self.every = check_int("every", every, 1)
         read_loss = renamed("loss", loss, "read_loss", read_loss)
         if read_loss is not None and not callable(read_loss):
