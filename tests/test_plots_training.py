@@ -42,3 +42,17 @@ def test_training_figure(diverged):
     for fig in (top, bottom):  # the divergence line and its label are data, not model properties
         assert any(r.data_source is sources[2] and r.glyph.x == "step" for r in fig.renderers)
         assert any(isinstance(a, LabelSet) and a.source is sources[2] for a in fig.center)
+
+
+def _legend_labels(fig):
+    return [item.label.value for legend in fig.legend for item in legend.items]
+
+
+def test_without_clipping_only_the_total_norm_is_drawn_and_listed(diverged):
+    sources = [ColumnDataSource(c) for c in plots.training_columns(diverged)]
+    _, clipped = _plots(plots.training_figure(*sources))
+    _, plain = _plots(plots.training_figure(*sources, clipping=False))
+    assert _legend_labels(clipped) == ["gradient norm before clipping", "after clipping"]
+    assert _legend_labels(plain) == ["total gradient norm"]
+    fields = {getattr(r.glyph, "y", None) for r in plain.renderers}
+    assert "y_before" in fields and "y_after" not in fields

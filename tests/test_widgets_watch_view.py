@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from bokeh.models import Legend
 
 import gradwidgets as gw
 from gradwidgets.plots import gradient_heatmap_columns, loss_columns
@@ -101,3 +102,24 @@ def test_no_hook_is_left_when_the_view_or_its_display_fails(monkeypatch):
     with pytest.raises(RuntimeError, match="no display"):
         gw.watch(model, live=True)
     assert all(not p._post_accumulate_grad_hooks for p in model.parameters())
+
+
+def test_a_large_model_shows_a_row_per_block_and_no_clipping_line(monkeypatch, regression):
+    monkeypatch.setattr(watch_view, "REDRAW_INTERVAL", 0.0)
+    torch.manual_seed(0)
+    blocks = [
+        torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8)) for _ in range(40)
+    ]
+    model = torch.nn.Sequential(torch.nn.Linear(1, 8), *blocks, torch.nn.Linear(8, 1))  # 82 layers
+    w = gw.watch(model, live=True)
+    _loop(model, w, 3, regression)
+    w.close()
+    names = w.history().layer_names
+    assert len(names) == 42 and names[1] == "1" and names[-1] == "41"  # a row per top-level block
+    assert set(w.view.sources["heat"].data["name"]) == set(names)
+    labels = [i.label.value for legend in w.view.layout.select({"type": Legend}) for i in legend.items]
+    assert "after clipping" not in labels and "total gradient norm" in labels
+    assert (
+        "42 blocks of 82 layers" in repr(w)
+        and "watching 42 blocks of 82 layers: 3 steps" in w.view.status.value
+    )

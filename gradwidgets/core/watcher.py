@@ -72,6 +72,7 @@ class Watch:
         params = [p for p in model.parameters() if p.requires_grad]
         rows = watch_rows(model, params, blocks)
         self.layer_names, self.frozen = rows.names, rows.frozen  # frozen: no trainable weight, nan
+        self._layers = sum(len(m) for m in rows.modules)
         self._order = np.array([i for g in rows.params for i in g], dtype=np.int64)
         self._sizes = [len(g) for g in rows.params]
         self._loss, self._n = read_loss, len(params)
@@ -207,7 +208,13 @@ class Watch:
 
     def _title(self) -> str:
         window = f", window={self.window}" if self.window is not None else ""
-        return f"{len(self.layer_names)} layers, every={self.every}{window}, {self.steps} steps"
+        return f"{self.rows_text}, every={self.every}{window}, {self.steps} steps"
+
+    @property
+    def rows_text(self) -> str:
+        """What the rows are: "12 layers", or "42 blocks of 82 layers"."""
+        n = len(self.layer_names)
+        return f"{n} layers" if n == self._layers else f"{n} blocks of {self._layers} layers"
 
     def close(self) -> None:
         """Remove every hook this watch added (the records are kept); safe to call twice.

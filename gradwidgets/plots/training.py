@@ -119,7 +119,10 @@ def _divergence(fig: figure, source: ColumnDataSource) -> None:
 
 
 def training_figure(
-    loss_source: ColumnDataSource, norm_source: ColumnDataSource, divergence_source: ColumnDataSource
+    loss_source: ColumnDataSource,
+    norm_source: ColumnDataSource,
+    divergence_source: ColumnDataSource,
+    clipping: bool = True,
 ):
     """Loss per step above, total gradient norm before/after clipping below; both log y, shared x.
 
@@ -132,6 +135,9 @@ def training_figure(
     divergence_source : ColumnDataSource
         Holds a dict from :func:`divergence_columns`: a dashed vertical line where training
         diverged (the non-finite loss itself is left off the log axis).
+    clipping : bool, optional
+        False where clipping is not seen (a watch of your own loop): only the total gradient
+        norm is drawn and listed, not an "after clipping" line equal to it. Default True.
 
     Returns
     -------
@@ -157,21 +163,19 @@ def training_figure(
     bottom = figure(x_range=top.x_range, y_axis_type="log", tools=TOOLS)
     before = bottom.line("rec_step", "y_before", source=norm_source, color=BLUE, line_width=2)
     dots = bottom.scatter("rec_step", "y_before", source=norm_source, color=BLUE, size=3)
-    after = bottom.line(
-        "rec_step", "y_after", source=norm_source, color=ORANGE, line_width=2, line_dash="dashed"
-    )
-    tips = [
-        ("step", "@rec_step{0}"),
-        ("before clipping", "@norm_before{%.3e}"),
-        ("after", "@norm_after{%.3e}"),
-    ]
+    tips = [("step", "@rec_step{0}"), ("before clipping" if clipping else "‖∇L‖", "@norm_before{%.3e}")]
+    items = [LegendItem(label=value("gradient norm before clipping"), renderers=[before, dots])]
+    if clipping:
+        after = bottom.line(
+            "rec_step", "y_after", source=norm_source, color=ORANGE, line_width=2, line_dash="dashed"
+        )
+        tips.append(("after", "@norm_after{%.3e}"))
+        items.append(LegendItem(label=value("after clipping"), renderers=[after]))
+    else:
+        items[0].label = value("total gradient norm")
     fmt = {"@norm_before": "printf", "@norm_after": "printf"}
     bottom.add_tools(HoverTool(renderers=[before], mode="vline", tooltips=tips, formatters=fmt))
     bottom.xaxis.axis_label, bottom.yaxis.axis_label = "step", "total ‖∇L‖ (log scale)"
-    items = [
-        LegendItem(label=value("gradient norm before clipping"), renderers=[before, dots]),
-        LegendItem(label=value("after clipping"), renderers=[after]),
-    ]
     _divergence(bottom, divergence_source)
     _legend(bottom, items)
     for fig in (top, bottom):

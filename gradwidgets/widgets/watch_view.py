@@ -42,16 +42,16 @@ class WatchView:
             "heat": ColumnDataSource(gradient_heatmap_columns(history)),
         }
         s = self.sources
-        layout = column(
-            training_figure(s["loss"], s["norms"], s["diverged"]),
+        self.layout = layout = column(
+            training_figure(s["loss"], s["norms"], s["diverged"], clipping=False),  # a watch sees none
             gradient_heatmap_figure(s["heat"]),
             sizing_mode="stretch_width",
         )
         self.status = ipw.HTML()
         self.widget = ipw.VBox([self.status, BokehModel(layout)], layout=ipw.Layout(width="100%"))
 
-    def update(self, history: History, steps: int) -> None:
-        """Redraw from ``history``."""
+    def update(self, history: History, steps: int, rows: str = "") -> None:
+        """Redraw from ``history``; ``rows`` says what its rows are (default: so many layers)."""
         from ..plots import gradient_heatmap_columns, training_columns
 
         loss, norms, diverged = training_columns(history)
@@ -61,7 +61,8 @@ class WatchView:
         note = f", diverged at step {history.diverged_at}" if history.diverged_at is not None else ""
         note += f", {len(history.skipped)} skipped by the scaler" if history.skipped else ""
         note += f" (showing those from step {history.loss_start})" if history.loss_start else ""
-        self.status.value = f"watching {len(history.layer_names)} layers: {steps} steps{note}"
+        rows = rows or f"{len(history.layer_names)} layers"
+        self.status.value = f"watching {rows}: {steps} steps{note}"
 
 
 class LiveWatch(Watch):
@@ -80,12 +81,12 @@ class LiveWatch(Watch):
         now = time.monotonic()
         if now - self._drawn >= REDRAW_INTERVAL:
             self._drawn = now
-            self.view.update(self._recorded(), self.steps)
+            self.view.update(self._recorded(), self.steps, self.rows_text)
 
     def close(self) -> None:
         """Remove every hook and draw the final records."""
         super().close()
-        self.view.update(self._recorded(), self.steps)
+        self.view.update(self._recorded(), self.steps, self.rows_text)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return self.view.widget._repr_mimebundle_(include=include, exclude=exclude)
