@@ -114,3 +114,26 @@ def test_updates_of_a_block_add_up_its_weights():
     ratios = u.ratios()
     np.testing.assert_allclose(ratios, [3.0 / np.sqrt(13.0), 0.0])  # ||dA|| = 3, ||(A, b)|| = sqrt(13)
     assert not u.pending
+
+
+def test_the_summary_shows_the_medians_of_what_was_measured():
+    torch.manual_seed(0)
+    model = gw.build_mlp(3, width=16)
+    X, y = _data()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with gw.watch(model, updates=True, activations=True, live=False) as w:
+        for _ in range(3):
+            opt.zero_grad()
+            loss = F.mse_loss(model(X), y)
+            loss.backward()
+            w.log_loss(loss)
+            opt.step()
+    h = w.history()
+    text = w.summary()
+    assert "median update/weight" in text and "median activation RMS" in text
+    first = next(line for line in text.splitlines() if line.startswith(h.layer_names[0] + " "))
+    assert gw.core._util.fmt(float(np.median(h.update_ratio[:, 0]))) in first
+    assert gw.core._util.fmt(float(np.median(h.activation_rms[:, 0]))) in first
+    with gw.watch(model, live=False) as plain:
+        F.mse_loss(model(X), y).backward()
+    assert "update/weight" not in plain.summary() and "activation RMS" not in plain.summary()

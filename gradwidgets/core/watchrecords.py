@@ -209,6 +209,8 @@ def summary_table(
         Per layer: the median and the last ``|dL/dW|`` over the recorded steps the scaler did
         not skip (the median over finite values), the median's ratio to the largest layer's and
         the flags of :func:`layer_flags` (:data:`RULES`); "non-finite (k)" counts the steps.
+        Where measured, the median update-to-weight ratio and activation RMS come before the
+        flags.
     """
     norms = np.asarray(history.layer_grad_norm, dtype=np.float64)[_counted(history)]
     n = len(history.layer_names)
@@ -216,16 +218,23 @@ def summary_table(
     g = _medians(norms)
     live = g[~np.asarray(frozen, dtype=bool) & np.isfinite(g)]
     top = live.max() if live.size and live.max() > 0 else math.nan
+    extras = {  # measured on request (a watch's updates=, activations=): a column each
+        "median update/weight": np.asarray(history.update_ratio, dtype=np.float64)[_counted(history)],
+        "median activation RMS": np.asarray(history.activation_rms, dtype=np.float64)[_counted(history)],
+    }
+    extras = {k: _medians(v) for k, v in extras.items() if np.isfinite(v).any()}
     rows = []
     for i, (name, flags) in enumerate(zip(history.layer_names, layer_flags(history, frozen), strict=True)):
         bad = int((~np.isfinite(norms[:, i])).sum())
         text = " ".join(f"{f} ({bad})" if f == "non-finite" else f for f in flags) or "-"
         text += " (frozen)" if frozen[i] else ""
         last = fmt(float(norms[-1, i])) if len(norms) else "-"
-        rows.append([name, fmt(float(g[i])), last, fmt(float(g[i] / top)), text])
+        more = [fmt(float(v[i])) for v in extras.values()]
+        rows.append([name, fmt(float(g[i])), last, fmt(float(g[i] / top)), *more, text])
     head = summary_line(history, frozen, earlier_skipped)
     lines = [f"{title}: {head}" if title else head]
-    lines += [format_table(["layer", "median |dL/dW|", "last |dL/dW|", "median/largest", "flags"], rows)]
+    columns = ["layer", "median |dL/dW|", "last |dL/dW|", "median/largest", *extras, "flags"]
+    lines += [format_table(columns, rows)]
     lines += ["", "Flags and their rules (medians over the recorded steps the scaler did not skip):"]
     lines += [f"  {f.ljust(10)}  {rule}" for f, rule in RULES]
     return "\n".join(lines)
