@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 import gradwidgets as gw
 from gradwidgets.explorers import gradient_flow, learning_rate
@@ -87,6 +88,23 @@ def test_unit_1_weight_gets_a_much_smaller_gradient(worked):
     assert abs(hand.chain(0, 1).value / hand.chain(1, 1).value) > 10
 
 
+@pytest.mark.parametrize("depth", [2, 8, 20])
+def test_a_backward_pass_costs_about_twice_a_forward_pass(depth):
+    """'for each layer the forward pass computes one matrix product, W_l h_{l-1}, and the backward pass
+    two of the same size ... A backward pass costs about twice a forward pass, so all the gradients
+    together cost about three forward passes, however many weights there are.' (torch's own count of
+    the floating-point operations of the matrix products)"""
+    data = gw.make_dataset("spirals", 256)
+    model = gw.build_mlp(depth, activation="tanh")
+    with FlopCounterMode(display=False) as forward:
+        out = model(data.X)
+    loss = torch.nn.functional.mse_loss(out.squeeze(1), data.y.float())
+    with FlopCounterMode(display=False) as backward:
+        loss.backward()
+    ratio = backward.get_total_flops() / forward.get_total_flops()
+    assert 1.8 < ratio <= 2.0  # the first layer needs no gradient for its input x
+
+
 def test_hand_and_autograd_agree_to_rounding(worked):
     """'It is about {autograd_diff}, the rounding error of 64-bit floating point: the chain rule by
     hand and autograd agree.' (and: 'These are the same four arrays as dL/dW1 ... above.')"""
@@ -121,10 +139,14 @@ def test_exercise_chain_1_0_factors(worked):
 
 
 def test_curvature_is_two(problem):
-    """'The inputs here are scaled so that the mean of x_i² is exactly 1' (so c = 2, lr < 1
-    converges and lr = 0.5 reaches the minimum in one step)."""
+    """'The inputs here are scaled so that the mean of x_i² is exactly 1' and 'The curvature is
+    {curvature}, so any learning rate below {lr_max} converges, and lr = {lr_one} reaches the minimum
+    in one step' (c = 2, lr < 1, lr = 0.5); 'fits ŷ = w x to 64 points'."""
     x, _ = problem
-    assert float(2 * x.pow(2).mean()) == pytest.approx(2.0, rel=1e-6)
+    assert len(x) == 64
+    c = float(2 * x.pow(2).mean())
+    assert c == pytest.approx(2.0, rel=1e-6)
+    assert (f"{c:.0f}", f"{2 / c:.0f}", f"{1 / c:.1f}") == ("2", "1", "0.5")
 
 
 def test_explorer_regimes(lr_paths):
@@ -140,8 +162,9 @@ def test_explorer_regimes(lr_paths):
 
 
 def test_exercise_regimes_factors(lr_paths):
-    """Exercise solution: 'lr = 0.5 ... later steps stay there'; 'lr = 0.9 ... 80% as far out as
-    before'; 'With lr = 1.05 the factor is -1.1 and the dots alternate ever further out.'"""
+    """Exercise solution: 'lr = 0.5 gives 1 - 0.5 · 2 = 0 ... later steps stay there'; 'lr = 0.9
+    gives 1 - 0.9 · 2 = -0.8 ... 80% as far out as before'; 'With lr = 1.05 the factor is -1.1 and
+    the dots alternate ever further out.'"""
     e = lr_paths[0.9]
     np.testing.assert_allclose(e[1:6] / e[:5], -0.8, rtol=1e-3)
     e = lr_paths[1.05]
@@ -149,10 +172,12 @@ def test_exercise_regimes_factors(lr_paths):
 
 
 def test_oscillating_run_converges_exactly_as_predicted(problem):
-    """Myth: 'The error w - w* changes sign at every step, and its size shrinks from {osc_start}
-    to {osc_end} in 25 steps, exactly as the factor 1 - lr·c = {osc_factor} predicts.'"""
+    """Myth: 'Here is lr = 0.9 on the parabola above, where lr·c = 1.8' and 'The error w - w* changes
+    sign at every step, and its size shrinks from {osc_start} to {osc_end} in 25 steps, exactly as
+    the factor 1 - lr·c = {osc_factor} predicts.'"""
     run = one_weight_descent(*problem, lr=0.9, steps=25)
     e = run.errors
+    assert run.lr * run.curvature == pytest.approx(1.8, rel=1e-5)
     assert run.factor == pytest.approx(-0.8, rel=1e-5)
     assert np.all(np.sign(e[1:]) == -np.sign(e[:-1]))
     assert abs(e[-1]) < abs(e[0]) / 100
@@ -198,7 +223,8 @@ def test_training_moves_the_biases_of_a_real_network():
 
 
 def test_tanh_and_relu_layers_stay_within_a_few(shallow_flow):
-    """'With tanh and relu the layers' gradients stay within a factor of a few of each other.'"""
+    """'With tanh and relu the layers' gradients stay within a factor of a few of each other' (the
+    explorer: 'a fresh network on a batch of 256 points of a two-class spiral')."""
     for (depth, act), g in shallow_flow.items():
         if act != "sigmoid":
             assert g.max() / g.min() < 5, (depth, act)

@@ -18,6 +18,7 @@ import gradwidgets as gw
 from gradwidgets.core import thresholds as th
 from gradwidgets.explorers.casestudies import cnn_flow, sequence_memory
 from gradwidgets.lessons.casestudies import build_cnn, build_sequence_model, input_grad_norms
+from gradwidgets.lessons.rounding import unmoved_above
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "diagnose.md"
 
@@ -68,6 +69,17 @@ def test_backward_recursion_and_outer_product():
     assert float(g2.norm()) == pytest.approx(float((d2.norm() * h1.norm()).detach()), rel=1e-12)
 
 
+def test_wandb_watch_logs_one_histogram_per_tensor_every_1000_batches():
+    """'wandb.watch(model) logs, by default every 1000 batches, one histogram of gradient values per
+    parameter tensor, under keys like gradients/<layer>.weight' (docs.wandb.ai: Run.watch() defaults
+    to log="gradients", log_freq=1000). Checked on the installed wandb when there is one."""
+    import inspect
+
+    wandb = pytest.importorskip("wandb", reason="wandb is not installed; the defaults quoted are its docs'")
+    params = inspect.signature(wandb.watch).parameters
+    assert params["log"].default == "gradients" and params["log_freq"].default == 1000
+
+
 # ---- reading a report
 
 
@@ -100,8 +112,9 @@ def test_relu_saturated_column_and_dead_units(chapter):
 
 
 def test_wide_tanh_raises_two_flags_both_about_init(chapter):
-    """'{wide_exploding} layers are flagged exploding and {wide_saturated} saturated. Each flag comes
-    with its own remedy, and both point at the same suspect, the initialization.'"""
+    """'The first layer's gradient is {wide_first}: {wide_exploding} layers are flagged exploding and
+    {wide_saturated} saturated. Each flag comes with its own remedy, and both point at the same
+    suspect, the initialization.' ('a variance of 1 where 64 inputs call for about 1/64')"""
     w = chapter["wide"]
     assert len(w.flagged("exploding")) >= 10 and len(w.flagged("saturated")) >= 10
     assert w.profile.weight_grad_norm[0] > 1e5
@@ -134,12 +147,29 @@ def test_thresholds_quoted_in_the_chapter():
     assert set(th.SATURATING_ACTIVATIONS) == {"sigmoid", "tanh", "elu", "selu"}
 
 
-def test_float32_rounds_away_an_update_below_the_vanishing_bound():
-    """'for a 64 x 64 layer with weights around 0.1 and a learning rate up to 0.1, a gradient of norm
-    10^-6 gives each weight an update below half the gap between it and the next float32 number'."""
-    w = torch.full((64, 64), 0.1)
-    update = 0.1 * torch.full((64, 64), 1e-6 / 64)  # lr * entry of a gradient of norm 1e-6
-    assert torch.equal(w - update, w)
+def test_float32_rounds_away_an_update_below_the_vanishing_bound(chapter):
+    """'float32, whose neighbouring numbers near a weight w are about |w| 2^-23 apart: an update
+    smaller than half that gap is rounded away ... Spread evenly over a 64 x 64 layer, a gradient of
+    norm 10^-6 has entries of 1.6 x 10^-8; at a learning rate of 0.1 the update, {f32_update}, is
+    rounded away for every weight larger than {f32_edge} in size, which is {f32_share} of a
+    Xavier-initialised layer's weights. The smaller weights still move (the closer to 0, the more
+    float32 steps the update spans)'. (torch's own float32 arithmetic, weight by weight)"""
+    update = 0.1 * 1e-6 / 64
+    assert 1e-6 / 64 == pytest.approx(1.6e-8, rel=0.03)
+    w = gw.build_mlp(3, init="xavier_normal").hidden_linears[1].weight.detach()
+    stepped = w - update
+    edge = unmoved_above(update)
+    assert f"{edge:.2f}" == chapter["glued"]["f32_edge"] == "0.03"
+    assert torch.equal(stepped[w.abs() > edge], w[w.abs() > edge])
+    small = w.abs() < edge / 2
+    assert small.sum() > 100 and not torch.any(stepped[small] == w[small])
+    moved = (stepped != w).float()
+    assert 1 - float(moved.mean()) == pytest.approx(float((w.abs() > edge).float().mean()), abs=0.02)
+    assert 0.7 < 1 - float(moved.mean()) < 0.9
+    gap = (w[small] - torch.nextafter(w[small], torch.full_like(w[small], -1.0))).abs()  # one step
+    steps = ((stepped[small] - w[small]).abs() / gap).numpy()
+    order = np.argsort(w[small].abs().numpy())
+    assert steps[order[0]] > steps[order[-1]] >= 1  # more steps for the smallest weights
 
 
 def test_exploding_absolute_bound_beats_a_whole_layer():
@@ -161,18 +191,21 @@ def test_cnn_report_uses_cross_entropy_and_module_names(chapter):
 
 def test_cnn_vanishing_without_saturation(chapter):
     """'{cnn_vanishing} of the 16 convolutions are flagged vanishing, and the first gets a gradient of
-    {cnn_first} ... No layer is saturated.'"""
+    {cnn_first}, {cnn_ratio} times the linear layer's. No layer is saturated.' ('Sixteen factors of
+    that size make the 10^-16.')"""
     r = chapter["cnn_report"]
     assert len(r.flagged("vanishing")) >= 10
     assert r.profile.weight_grad_norm[0] < 1e-15
-    assert r.profile.first_last_ratio < 1e-14  # 'Sixteen factors of that size make the 10^-16'
+    assert 1e-17 < r.profile.first_last_ratio < 1e-15  # 'Sixteen factors of that size make the 10^-16'
     assert not r.flagged("saturated")
     assert np.nanmax(r.profile.saturation) < 0.05
 
 
 def test_cnn_per_layer_factor_matches_the_estimate(chapter):
     """'Together at most about 0.14 per layer' and 'The measured factor, {cnn_per_layer} per
-    convolution, is of the size of this rough estimate'."""
+    convolution, is of the size of this rough estimate ({cnn_predicted}; ...)' ('n_in = 8 * 9 = 72',
+    'a batch of 64 images of 1 x 16 x 16 standard-normal pixels')"""
+    assert chapter["images"].shape == (64, 1, 16, 16)
     assert chapter["predicted"] == pytest.approx(0.144, abs=0.001)
     assert 0.05 < chapter["per_layer"] < chapter["predicted"]
 
@@ -188,9 +221,11 @@ def test_pytorch_default_conv_init_variance():
 
 
 def test_cnn_remedies(chapter):
-    """'ReLU with PyTorch's default initialization still vanishes ... and {relu_default_dead} layers
-    are now flagged dead ... With He's initialization the first layer gets {relu_he_ratio} ...
-    Batch norm rescues even the sigmoid network ... no layer is flagged.'"""
+    """'ReLU with PyTorch's default initialization still vanishes (a first/last ratio of
+    {relu_default_ratio}) and {relu_default_dead} layers are now flagged dead ... With He's
+    initialization the first layer gets {relu_he_ratio} ... Batch norm rescues even the sigmoid
+    network: its first/last ratio of {sigmoid_bn_ratio} is small, but no layer is below 10^-4 of
+    the largest gradient after it, so no layer is flagged.'"""
     v = chapter["variants"]
     half = v["ReLU, default init"]
     assert half.flagged("vanishing") and len(half.flagged("dead")) >= 3
@@ -230,6 +265,20 @@ def test_same_weights_different_activation(chapter):
 # ---- an LSTM
 
 
+def test_lstm_weight_gradient_comes_from_the_last_steps(chapter):
+    """'the LSTM's |dL/dW| adds up the contributions of every step, the last few steps dominate it'
+    (the gradient with back-propagation cut after the last 10 steps is nearly the whole of it)."""
+    net, seq = chapter["lstm_net"], chapter["seq"]
+    weights = [net.lstm.weight_ih_l0, net.lstm.weight_hh_l0]
+    full = torch.autograd.grad(F.mse_loss(net(seq.X), seq.y), weights)
+    with torch.no_grad():
+        _, state = net.lstm(seq.X[:, :90])
+    out, _ = net.lstm(seq.X[:, 90:], state)
+    last = torch.autograd.grad(F.mse_loss(net.head(out[:, -1]), seq.y), weights)
+    for a, b in zip(full, last, strict=True):
+        assert float((a - b).norm() / a.norm()) < 0.05
+
+
 def test_lstm_report_flags_the_lstm_through_time(chapter):
     """'Only two rows ... next to the read-out's [its |dL/dW|] looks normal ... the note under the
     table gives ||dL/dh_1|| as a share of the largest step's, and below 10^-4 the layer is flagged
@@ -248,7 +297,26 @@ def test_lstm_report_flags_the_lstm_through_time(chapter):
 
 def test_lstm_gradient_vanishes_through_time(chapter):
     """'Step 1 receives {lstm_first} of the last step's gradient, step 50 {lstm_mid}: a factor of about
-    {lstm_step} per step ... (the measured {lstm_step} per step is close to that [1/2]).'"""
+    {lstm_step} per step ... PyTorch initializes every weight and bias of the LSTM uniformly in
+    +-1/sqrt(32), so the gate's input is small and f_t ~ sigma(0) = 1/2 ... The measured {lstm_step}
+    per step is of that size.' ('each sequence has 100 steps of two features')"""
+    net, seq = chapter["lstm_net"], chapter["seq"]
+    assert seq.X.shape[1:] == (100, 2)
+    bound = 1 / 32**0.5
+    assert all(float(p.detach().abs().max()) <= bound for p in net.lstm.parameters())
+    gates = []  # the forget gate at every step, from the LSTM's own equations
+    H, h, c = 32, torch.zeros(64, 32), torch.zeros(64, 32)
+    w_ih, w_hh = net.lstm.weight_ih_l0.detach(), net.lstm.weight_hh_l0.detach()
+    b = (net.lstm.bias_ih_l0 + net.lstm.bias_hh_l0).detach()
+    for t in range(100):
+        i, f, g_, o = (seq.X[:, t] @ w_ih.T + h @ w_hh.T + b).split(H, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g_)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        gates.append(torch.sigmoid(f))
+    assert float(torch.stack(gates).mean()) == pytest.approx(0.5, abs=0.05)
+    with torch.no_grad():
+        out, _ = net.lstm(seq.X)
+    torch.testing.assert_close(out[:, -1], h, rtol=1e-4, atol=1e-5)  # the equations are PyTorch's
     g = chapter["default_lstm"]
     assert len(g) == 100
     assert g[0] / g[-1] < 1e-15 and g[49] / g[-1] < 1e-8
@@ -281,10 +349,14 @@ def test_forget_gate_is_the_second_quarter_of_the_bias():
 
 
 def test_forget_bias_opens_the_memory(chapter):
-    """'With a bias of 1 the first step receives {fb1_first} of the last step's gradient, better by many
-    orders of magnitude but still tiny over 100 steps; with 3 the ratio is {fb3_first}: every step of
-    the sequence is heard.'"""
+    """'With a bias of 1 (f_t ~ sigma(1) ~ 0.73) the first step receives {fb1_first} of the last step's
+    gradient, better by many orders of magnitude but still tiny over 100 steps; with 3
+    (sigma(3) ~ 0.95) the ratio is {fb3_first}: every step of the sequence is heard.'"""
     r = chapter["ratios"]
+    assert (
+        f"{torch.sigmoid(torch.tensor(1.0)):.2f}" == "0.73"
+        and f"{torch.sigmoid(torch.tensor(3.0)):.2f}" == "0.95"
+    )
     assert r["forget bias 1"] > 1e6 * r["PyTorch default"]
     assert r["forget bias 1"] < 1e-4
     assert r["forget bias 3"] > 0.1
@@ -296,7 +368,10 @@ def test_forget_bias_opens_the_memory(chapter):
 
 def test_transformer_report_is_flat(chapter):
     """'The report has {tf_rows} rows ... No flag: over 19 layers the largest and smallest gradient
-    norms differ by a factor of only {tf_spread}.'"""
+    norms differ by a factor of only {tf_spread}.' ('Six pre-norm encoder blocks from torch.nn
+    (width 32, four heads, feed-forward width 64, no dropout), averaged over the 16 positions');
+    'the branches, each after a layer norm, add terms that keep the profile within a factor of
+    {tf_spread}'."""
     r = chapter["transformer_report"]
     assert len(r) == 19 and r.healthy
     assert r.layer_types[:3] == ("MultiheadAttention", "Linear", "Linear")
@@ -488,8 +563,11 @@ def test_build_sequence_model_lstm_is_lstm_net(chapter):
 
 
 def test_exercise_cnn_explorer_half_remedy():
-    """Solution: default init gives a vanishing status and high dead bars in most layers; He gives a
-    similar-scale status and 'at most one channel of eight in a layer' dead."""
+    """Solution: 'With PyTorch's default initialization the status line reports a first/last ratio
+    around {ex_cnn_default} and layers below 10^-6 (vanishing), and the dead bars are high in most
+    layers. With He's initialization the ratio is {ex_cnn_he}, the status line says the gradients
+    reach every layer at a similar scale, and the dead bars all but disappear (at most one channel of
+    eight in a layer).'"""
     ex = cnn_flow()
     half = ex.run(ex.config(activation="relu"))
     he = ex.run(ex.config(activation="relu", init="kaiming_normal"))
@@ -501,17 +579,25 @@ def test_exercise_cnn_explorer_half_remedy():
 
 
 def test_exercise_sequence_explorer_biases(chapter):
-    """Solution: LSTM needs a bias of {ex_mem_lstm}, GRU {ex_mem_gru}; the default gives step 1 about
-    {ex_mem_default}, 'at the edge of the smallest numbers float32 can hold'; 0.9^199 ~ 1e-9."""
+    """Solution: 'For the LSTM, a bias of {ex_mem_lstm} (step 1 then receives {ex_mem_lstm_ratio} of
+    the last step's gradient); for the GRU, a bias of {ex_mem_gru} ({ex_mem_gru_ratio}). At
+    PyTorch's default, step 1 of the LSTM receives {ex_mem_default} of the last step's gradient:
+    below the smallest normal float32 number, 1.2 x 10^-38, in the range where float32 keeps ever
+    fewer digits before it reaches 0.' and '0.9^199 ~ 10^-9' (length 200; 'at least 10^-4')."""
     glued = chapter["glued"]
     assert (glued["ex_mem_lstm"], glued["ex_mem_gru"]) == ("2", "3")
-    assert float(glued["ex_mem_default"]) < 1e-35
+    assert float(glued["ex_mem_lstm_ratio"]) >= 1e-4 and float(glued["ex_mem_gru_ratio"]) >= 1e-4
+    tiny = torch.finfo(torch.float32)
+    assert f"{tiny.tiny:.1e}" == "1.2e-38"
+    assert tiny.smallest_normal > float(glued["ex_mem_default"]) > 2.0**-149
     assert 0.5e-9 < 0.9**199 < 2e-9
 
 
 def test_exercise_adam_moves_the_first_layer(chapter):
-    """'the first layer moved by {ex_adam_change} of its size, although its gradient never exceeded
-    {ex_adam_grad} ... after 100 steps the loss is still that of the best constant.'"""
+    """'what does that do to a gradient of 10^-11?' ... 'the first layer moved by {ex_adam_change} of
+    its size, although its gradient never exceeded {ex_adam_grad}. For an entry g far below epsilon,
+    Adam's step is about lr g / epsilon = 10^5 g here ... after 100 steps the loss is still that of
+    the best constant.'"""
     assert chapter["change"] > 1e-5
     adam = chapter["adam_history"]
     assert adam.layer_grad_norm[:, 0].max() < 1e-9

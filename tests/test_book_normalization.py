@@ -10,7 +10,7 @@ from torch import nn
 
 import gradwidgets as gw
 from gradwidgets.explorers import gradient_flow, norm_training
-from gradwidgets.lessons.normalization import inject_shift, input_scales
+from gradwidgets.lessons.normalization import activation_drift, inject_shift, input_scales
 from gradwidgets.plots import EXPLODING_ABOVE
 
 LN2 = math.log(2)
@@ -18,6 +18,7 @@ LN2 = math.log(2)
 
 @functools.cache
 def _data():
+    """'the batch of how-to-use: 256 points of the two-class spiral'."""
     return gw.make_dataset("spirals", 256)
 
 
@@ -53,19 +54,37 @@ def _per_layer(p):
 
 
 def test_plain_sigmoid_gradient_vanishes():
-    """'Without skips, the gradient reaching the first layer is [6.7e-13] of the one at the top.'"""
+    """'Without skips, the gradient reaching the first layer is {sig_plain_dh} of the one at the top.'"""
     assert _dh_ratio(_profile(20, "sigmoid")) < 1e-10
 
 
-def test_residual_sigmoid_delivers_the_gradient_intact():
-    """'With skips, the ratio is [1.04]: the identity path delivers the gradient intact.'"""
+def test_residual_sigmoid_gradient_arrives_at_about_its_top_size():
+    """'With skips, the ratio is {sig_res_dh:.2f}: the gradient arrives at about the size it had at the
+    top. Here the branches are small (a slope of at most 1/4), so the terms they add change little'."""
     assert 0.5 < _dh_ratio(_profile(20, "sigmoid", residual=True)) < 2
+    model, X = _model(20, "sigmoid", residual=True), _xy()[0]
+    slopes = [gw.ACTIVATIONS["sigmoid"].derivative(z.double()) for z in model.preactivations(X)]
+    assert max(float(d.max()) for d in slopes) <= 0.25
+    assert all(torch.linalg.matrix_norm(lin.weight.detach(), 2) < 2.5 for lin in model.hidden_linears[1:])
+
+
+def test_the_identity_guarantees_a_path_not_a_size():
+    """'It guarantees a path, not a size: the other terms are added to it, and their sum can be much
+    larger than I or partly cancel it (a factor I + A_l is even singular when A_l has an eigenvalue
+    -1).' and 'the gradient arriving at a block is passed down as it is, plus a term through the
+    branch, which can add to it or partly cancel it'."""
+    g = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    cancel = torch.tensor([[-1.0, 0.0], [0.0, -0.5]], dtype=torch.float64)  # A^T g points against g
+    assert torch.linalg.norm(g + cancel.T @ g) < torch.linalg.norm(g)
+    assert torch.linalg.svdvals(torch.eye(2, dtype=torch.float64) + cancel).min() == 0
+    relu = _dh_ratio(_profile(20, "relu", residual=True))
+    assert relu > 100  # with ReLU branches the sum is much larger than the identity alone
 
 
 def test_residual_sigmoid_weight_gradients_differ_because_inputs_grow():
-    """'With skips, |dL/dW1| is still only [1e-3] of |dL/dW20| ... Every sigmoid branch adds a positive
-    number (about 0.5) to the running sum, so after 19 blocks its entries have a root mean square of
-    [9.4], while the first layer's input is the data itself.'"""
+    """'With skips, |dL/dW1| is still only {sig_res_dw} of |dL/dW20| ... Every sigmoid branch adds a
+    positive number (about 0.5) to the running sum, so after 19 blocks its entries have a root mean
+    square of {sig_res_rms:.1f}, while the first layer's input is the data itself.'"""
     p, s = _profile(20, "sigmoid", residual=True), _scales(20, "sigmoid", residual=True)
     assert p.first_last_ratio < 1e-2
     assert 0.4 < p.act_mean.mean() < 0.6 and p.act_mean.min() > 0.25  # each branch adds about 0.5
@@ -73,13 +92,21 @@ def test_residual_sigmoid_weight_gradients_differ_because_inputs_grow():
 
 
 def test_residual_relu_grows_instead():
-    """'The gradient at the first layer is larger than at the last, the running sum grows, and the
-    largest weight gradient reaches [1e5]. The identity keeps the product from collapsing, not from
-    exploding.'"""
+    """'With skips (and Xavier's scale) the ratio is {relu_res_dh}. A ReLU branch is not small ... The
+    running sum grows too, and the largest weight gradient reaches {relu_res_max}. The identity gives
+    the gradient a path; it does not keep its size.'"""
     p, s = _profile(20, "relu", residual=True), _scales(20, "relu", residual=True)
-    assert _dh_ratio(p) > 1
+    assert _dh_ratio(p) > 100
     assert s.input_rms[-1] > 10 * s.input_rms[1]
     assert p.weight_grad_norm.max() > EXPLODING_ABOVE
+
+
+def test_plain_relu_needs_he_not_skips():
+    """'Without skips and with Xavier's scale the gradient reaching the first layer is {relu_plain_dh}
+    of the top one; with He's initialization and still no skips it is {relu_he_dh}: for a plain ReLU
+    network of this depth the initialization, not a skip, is the cure.'"""
+    assert _dh_ratio(_profile(20, "relu")) < 1e-2
+    assert 0.2 < _dh_ratio(_profile(20, "relu", init="kaiming_normal")) < 2
 
 
 # ---- batch normalization: the formulas
@@ -127,22 +154,24 @@ def test_bias_has_no_effect_under_batch_norm():
 
 
 def test_plain_sigmoid_squeezes_examples_together():
-    """'In the plain network, the spread of z20 over the batch is [1e-8]: the twenty layers have made all
-    256 spiral points look the same.'"""
+    """'In the plain network, the spread of z20 over the batch is {plain_batch_std}: the twenty layers
+    have made all 256 spiral points look the same.'"""
     assert _scales(20, "sigmoid").batch_std[-1] < 1e-6
 
 
 def test_batch_norm_restores_the_spread_and_divides_by_it():
-    """'What reaches z20 has a spread of [0.21] ... a factor of about [4.8] in each layer's backward pass.
-    That more than cancels the sigmoid's slope of at most 1/4.'"""
+    """'What reaches z20 has a spread of {bn_batch_std:.2f} ... a factor of about {bn_inverse:.1f} in
+    each layer's backward pass. That more than cancels the sigmoid's slope of at most 1/4.' ('If the
+    signal had shrunk by a factor of 5 ... scales the gradient up by as much as 5.')"""
     std = _scales(20, "sigmoid", "batch").batch_std
     assert np.all((std[1:] > 0.1) & (std[1:] < 0.3))
     assert 0.25 * (1 / std[-1]) > 1
 
 
 def test_batch_norm_turns_the_sigmoids_shrinking_into_growth():
-    """'The gradient now changes by a factor of [1.29] per layer instead of [0.23]. Above 1: going down,
-    it grows, and the first layer's gradient is [132] times the last one's.'"""
+    """'The gradient now changes by a factor of {bn_factor:.2f} per layer instead of
+    {plain_factor:.2f}. Above 1: going down, it grows, and the first layer's gradient is
+    {bn_dh_ratio:.0f} times the last one's.'"""
     plain, bn = _profile(20, "sigmoid"), _profile(20, "sigmoid", "batch")
     assert _per_layer(plain) < 0.3
     assert _per_layer(bn) > 1
@@ -156,8 +185,9 @@ def test_spread_over_units_stays_near_a_half():
 
 
 def test_layer_norm_divides_by_about_two_and_the_gradient_still_vanishes():
-    """'Layer norm divides by this spread, a factor of about 2 ... The gradient still shrinks by a factor
-    of [0.36] per layer, to [4e-9] at the first layer; and the differences between examples still
+    """'The spread of z20 over the units of one example stays around 0.5 ... Layer norm divides by this
+    spread, a factor of about 2 ... The gradient still shrinks by a factor of {ln_factor:.2f} per
+    layer, to {ln_dh_ratio} at the first layer; and the differences between examples still
     vanish.'"""
     s, p = _scales(20, "sigmoid", "layer"), _profile(20, "sigmoid", "layer")
     assert np.all((1 / s.feature_std[1:] > 1.4) & (1 / s.feature_std[1:] < 2.5))
@@ -257,8 +287,13 @@ def test_training_explorer_grid_is_small():
 
 @pytest.mark.slow
 def test_plain_networks_learn_nothing():
-    """'Without normalization or skips, neither network learns anything in 150 steps: in the heatmap the
-    sigmoid network's lower layers are dark, starved of gradient.'"""
+    """'Without normalization or skips, neither network of the explorer learns anything in 150 steps:
+    in the heatmap the sigmoid network's lower layers are dark, starved of gradient. (The ReLU one
+    has Xavier's initialization...)' ('20-layer networks of 32 units for 150 full-batch steps of SGD
+    (learning rate 0.1, momentum 0.9) ... a network that has learned nothing sits at ln 2 ~
+    0.693')"""
+    assert f"{LN2:.3f}" == "0.693"
+    assert gw.build_mlp(2).config["init"] == "xavier_normal"  # the explorer builds with the default
     for act in ("sigmoid", "relu"):
         assert _final_loss(_trained(None, False, act)) > 0.6
     assert np.all(_heat(_trained(None, False, "sigmoid"))[:, 0] < 1e-8)
@@ -299,17 +334,25 @@ def test_batch_norm_spread_of_layer_gradients_narrows_after_a_few_steps():
 def test_batch_norm_rescues_weights_of_the_wrong_scale():
     """'Take a network whose weights are far too large, every weight drawn from N(0, 1): each layer
     multiplies the signal by about sqrt(64/2) ~ 6, and over 20 layers the activations, the loss and the
-    gradients blow up. With batch norm, every layer's input is rescaled and nothing blows up.'"""
+    gradients blow up. With batch norm, every hidden layer's input is rescaled and nothing
+    overflows.'"""
     plain, bn = _profile(20, "relu", init="normal"), _profile(20, "relu", "batch", init="normal")
     growth = (plain.act_std[-1] / plain.act_std[1]) ** (1 / 18)
     assert 4 < growth < 8
     assert plain.loss > 1e20 and plain.weight_grad_norm.max() > 1e20
     assert bn.finite and bn.loss < 100 and bn.weight_grad_norm.max() < 1e4
+    # 'The loss and the gradients stay finite, though still large: nothing normalizes the output
+    # layer, whose weights are N(0, 1) too.'
+    model, X = _model(20, "relu", "batch", init="normal"), _xy()[0]
+    assert bn.loss > 10 and bn.weight_grad_norm.max() > 100
+    assert float(model.head.weight.detach().std()) == pytest.approx(1, abs=0.3)
+    with torch.no_grad():
+        assert float(model(X).std()) > 3  # the N(0, 1) read-out of unit-scale features
 
 
 def test_batch_norm_gradient_ratio_grows_with_depth():
-    """'The ratio grows with depth, to [2e6] at 80 layers: the gradient explodes from the last layer to
-    the first, because of batch norm.'"""
+    """'The ratio of the table grows with depth, to {bn_growth_80} at 80 layers: the gradient explodes
+    from the last layer to the first, because of batch norm.' (depths 5, 10, 20, 40 and 80)"""
     X, y = _xy()
     ratios = [
         gw.gradient_profile(gw.build_mlp(d, activation="relu", norm="batch"), X, y).first_last_ratio
@@ -320,32 +363,68 @@ def test_batch_norm_gradient_ratio_grows_with_depth():
 
 
 @functools.cache
-def _shift_runs():
-    data, runs = _data(), {}
-    for name, norm, shift in (("plain", None, 0.0), ("bn", "batch", 0.0), ("shift", "batch", 0.1)):
-        model = gw.build_mlp(20, width=32, activation="relu", norm=norm, out_features=2)
-        inject_shift(model, shift)
-        runs[name] = gw.train(model, data.X, data.y, 150, 0.1, momentum=0.9, loss="cross_entropy")
-    return {k: h.final_loss for k, h in runs.items()}
+def _fair(lr, init, norm):
+    data = _data()
+    model = gw.build_mlp(20, width=32, activation="relu", init=init, norm=norm, out_features=2)
+    return gw.train(model, data.X, data.y, 150, lr, momentum=0.9, loss="cross_entropy")
+
+
+@pytest.mark.slow
+def test_fair_baseline_he_plain_relu_learns_but_only_at_small_learning_rates():
+    """'With He's initialization the plain ReLU network does learn: at lr = 0.01 its loss falls to
+    {fair_he_001_final}. But its training is fragile. At 0.03 the loss reaches {fair_he_003_lowest}
+    and climbs back to {fair_he_003_final}; at 0.1 it gets down to {fair_he_01_lowest} and then
+    diverges at step {fair_he_01_diverged}. With batch norm the final loss is at most
+    {fair_bn_worst}, at every one of these learning rates ... at learning rates ten times larger than
+    the plain network can take.'"""
+    he = {lr: _fair(lr, "kaiming_normal", None) for lr in (0.1, 0.03, 0.01)}
+    assert he[0.01].diverged_at is None and he[0.01].final_loss < 0.3
+    assert min(he[0.03].loss) < 0.3 and he[0.03].final_loss > 2 * min(he[0.03].loss)
+    assert he[0.1].diverged_at is not None and min(he[0.1].loss[: he[0.1].diverged_at]) < 0.6
+    for lr in (0.1, 0.03, 0.01):
+        bn = _fair(lr, "xavier_normal", "batch")
+        assert bn.diverged_at is None and bn.final_loss < 0.01
+        assert _fair(lr, "xavier_normal", None).final_loss > 0.5  # the explorer's plain network
+    assert he[0.01].final_loss > 10 * _fair(0.1, "xavier_normal", "batch").final_loss
+
+
+@functools.cache
+def _drift(init, norm, shift):
+    data = _data()
+    model = gw.build_mlp(20, width=32, activation="relu", init=init, norm=norm, out_features=2)
+    inject_shift(model, shift)
+    return activation_drift(model, data.X, data.y, 150, 0.1, momentum=0.9, loss="cross_entropy")
 
 
 @pytest.mark.slow
 def test_batch_norm_still_trains_with_injected_covariate_shift():
-    """'The network still trains: its final loss is [3e-3], against [1e-4] for plain batch norm and [0.69]
-    without normalization. The noise slows it down ... but the shifted network still learns what the
-    network without normalization cannot learn at all.'"""
-    final = _shift_runs()
-    assert final["plain"] > 0.5
-    assert final["shift"] < 0.05
-    assert final["bn"] < final["shift"]
+    """'The injected shift does what it was meant to: at every step each unit's mean moves by a median
+    {ics_shift_mean} of its spread and the spread changes by {ics_shift_scale}, where in the same
+    network without the noise both move by {ics_bn_drift} or less. That is of the same size as the
+    drift of the plain He-initialized network at this learning rate ({ics_he_mean} and
+    {ics_he_scale}) before it diverges at step {ics_he_diverged}. Yet the shifted network still
+    trains: its final loss is {ics_shift}, against {ics_bn} for plain batch norm and
+    {ics_plain:.2f} for the Xavier network without normalization, which learns nothing.' (each unit
+    multiplied by e^(0.1 a) and shifted by 0.1 b); Summary: 'a random "covariate shift" injected at
+    every step, thousands of times larger than the drift of the same network without it'."""
+    plain, he = _drift("xavier_normal", None, 0.0), _drift("kaiming_normal", None, 0.0)
+    bn, shift = _drift("xavier_normal", "batch", 0.0), _drift("xavier_normal", "batch", 0.1)
+    assert plain.history.final_loss > 0.5
+    assert shift.history.final_loss < 0.05 and bn.history.final_loss < shift.history.final_loss
+    assert he.history.diverged_at is not None
+    assert all(0.05 < v < 0.15 for v in shift.typical)
+    assert max(bn.typical) < 1e-3 * min(shift.typical)
+    he_mean, he_scale = he.typical
+    assert 0.5 < he_mean / shift.typical[0] < 3 and 0.5 < he_scale / shift.typical[1] < 3
 
 
 # ---- exercises
 
 
 def test_tanh_40_exercise():
-    """'Batch norm without skips gives by far the largest ratio ... The plain tanh network is the closest
-    to 1 ... Adding skips to the batch-norm network cuts its ratio.'"""
+    """'Batch norm without skips gives by far the largest ratio, {t40_bn:.0f} ... The plain tanh network
+    is the closest to 1 ({t40_plain:.1f}) ... Adding skips to the batch-norm network cuts its ratio to
+    {t40_bn_skip:.0f}.' (depth 40)"""
     r = {(n, s): _profile(40, "tanh", n, s).first_last_ratio for n in (None, "batch") for s in (False, True)}
     largest = r[("batch", False)]
     assert all(largest > 5 * v for k, v in r.items() if k != ("batch", False))

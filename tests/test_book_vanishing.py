@@ -30,6 +30,7 @@ def sigmoid_net():
 
 @pytest.fixture(scope="module")
 def sigmoid_profile(sigmoid_net, batch):
+    assert len(batch[0]) == 256
     return gw.gradient_profile(sigmoid_net, *batch)
 
 
@@ -52,7 +53,8 @@ def _growth(profile) -> float:
 
 
 def test_every_sigmoid_layer_multiplies_by_about_a_quarter(sigmoid_profile):
-    """'Every layer multiplies the gradient by a factor between {sig_factor_lo} and
+    """'a network of 20 sigmoid layers with Xavier initialization, measured on a batch of 256 spiral
+    points' and 'Every layer multiplies the gradient by a factor between {sig_factor_lo} and
     {sig_factor_hi} on its way down.' (all below the sigmoid's 1/4 times a little)"""
     g = sigmoid_profile.act_grad_norm
     factors = g[:-1] / g[1:]
@@ -121,7 +123,8 @@ def test_summary_table_rows(batch):
     within a factor of a few of one and the gradient arrives with its size roughly intact. Yet
     σmax and σmin are far apart'; 'ReLU with Xavier: ... 19 layers bring the gradient down about
     a thousandfold'; 'ReLU with N(0, 1) weights: ... the product explodes'; 'linear with
-    orthogonal weights: every singular value of the product is exactly 1.'"""
+    orthogonal weights: every singular value of the product is exactly 1.' ('ReLU with N(0, 1)
+    weights: the weights' standard deviation is 1 instead of He's sqrt(2/64) ~ 0.18'.)"""
     x0 = batch[0][0]
     s = _summary("sigmoid", "xavier_normal", x0)
     assert s.sigma_max[0] < 1e-10 and s.gradient_gain[0] < 1e-10
@@ -131,6 +134,8 @@ def test_summary_table_rows(batch):
         assert s.sigma_min[0] < 1e-3 * s.sigma_max[0]
     s = _summary("relu", "xavier_normal", x0)
     assert 1e-4 < s.gradient_gain[0] < 1e-2
+    assert (0.5**0.5) ** 19 == pytest.approx(1 / 724, rel=0.01)  # 'about 1/sqrt(2)', 'a thousandfold'
+    assert (2 / 64) ** 0.5 == pytest.approx(0.18, abs=0.005)  # "He's sqrt(2/64) ~ 0.18"
     assert _summary("relu", "normal", x0).sigma_max[0] > 1e10
     for values in _summary("linear", "orthogonal", x0).product_values:
         np.testing.assert_allclose(values, 1.0, atol=1e-5)
@@ -138,7 +143,8 @@ def test_summary_table_rows(batch):
 
 def test_relu_sigma_min_is_exactly_zero_with_half_the_units_off(batch):
     """'For ReLU, σmin is exactly 0, because at this input about half the units are off
-    (f'(z) = 0), which zeroes whole rows of each J_l.'"""
+    (f'(z) = 0), which zeroes whole rows of each J_l' (Summary: 'ReLU's zero slopes make σmin = 0
+    whatever the weights')."""
     x0 = batch[0][0]
     model = gw.build_mlp(DEPTH, activation="relu", init="kaiming_normal")
     jacobians = layer_jacobians(model, x0)[1:]
@@ -185,14 +191,16 @@ def test_flow_sigmoid_line_tilts_further_with_depth(flow):
 def test_flow_relu_three_inits(flow):
     """'with Xavier the activations shrink from layer to layer (bottom plot) while the gradient
     line stays level, He keeps both level, and N(0, 1) explodes.' (shown at depth 30; exercise:
-    'the band shrinks ... more than ten-thousand-fold over 30 layers, while the weight-gradient
-    line stays fairly level at a low value'; He: 'the band stays level, and so does the line,
-    within a factor of about 4 from layer 2 to layer 30'; N(0, 1): 'at depth 30 the loss and the
-    gradients are no longer finite numbers'.)"""
+    'With Xavier (g = 1) the factor is about 0.71: the band shrinks ... more than ten-thousand-fold
+    over 30 layers, while the weight-gradient line stays fairly level at a low value'; He: 'the band
+    stays level, and so does the line, within a factor of about 4 from layer 2 to layer 30';
+    N(0, 1) ('g = 8 ... the factor is about 5.7'): 'at depth 30 the loss and the gradients are no
+    longer finite numbers'.)"""
 
     def run(init):
         return flow.run(flow.config(depth=30, activation="relu", init=init)).data
 
+    assert 1 / 2**0.5 == pytest.approx(0.71, abs=0.005) and 8 / 2**0.5 == pytest.approx(5.7, abs=0.05)
     xavier, he, normal = run("xavier_normal"), run("kaiming_normal"), run("normal")
     std = xavier["acts"]["std"]
     assert std[-1] / std[0] < 1e-4
@@ -308,15 +316,38 @@ def test_sigmoid_needs_huge_weights_to_grow(sigmoid_sweep):
 
 
 def test_exercise_residual_spectrum(batch, spectrum):
-    """Exercise solution: 'The typical singular value goes from about 1e-12 to about 1, and even
-    the smallest one stays within a factor of a few of 1: no direction is crushed, and the
-    gradient reaches the bottom with its size intact.'"""
+    """Exercise solution: 'Every branch stretches by at most {res_branch} (a slope of at most 1/4 times
+    weights that stretch by about 2), so every factor I + A_l leaves the length of any vector between
+    1 - b and 1 + b times what it was ... Nineteen such factors could in principle still shrink a
+    direction by a factor of {res_shrink_bound} or stretch one by {res_stretch_bound}; measured, the
+    product does far less. The typical singular value goes from about 10^-12 to {res_rms}, the
+    smallest is {res_min} and the largest {res_max}, and this input's gradient arrives at the bottom
+    with {res_gain} times its size at the top.'"""
     res_net = gw.build_mlp(DEPTH, activation="sigmoid", residual=True)
-    res = jacobian_singular_values(layer_jacobians(res_net, batch[0][0])[1:], grad=res_net.head.weight[0])
+    jacobians = layer_jacobians(res_net, batch[0][0])[1:]
+    res = jacobian_singular_values(jacobians, grad=res_net.head.weight[0])
+    eye = torch.eye(64, dtype=jacobians[0].dtype)
+    branches = [torch.linalg.matrix_norm(J - eye, 2).item() for J in jacobians]
+    weights = [torch.linalg.matrix_norm(lin.weight.double(), 2).item() for lin in res_net.hidden_linears[1:]]
+    assert all(b <= w / 4 + 1e-12 for b, w in zip(branches, weights, strict=True))
+    b = max(branches)
+    assert 0.3 < b < 0.5
+    for J in jacobians:  # 1 - b <= every singular value of I + A_l <= 1 + b
+        s = torch.linalg.svdvals(J)
+        assert s.min() >= 1 - b - 1e-12 and s.max() <= 1 + b + 1e-12
+    assert (1 - b) ** 19 < 1e-4 and (1 + b) ** 19 > 100
     assert spectrum.sigma_rms[0] < 1e-10
     assert 0.5 < res.sigma_rms[0] < 2
-    assert res.sigma_min[0] > 0.2 and res.sigma_max[0] < 5
+    assert res.sigma_min[0] > (1 - b) ** 19 * 1e3 and res.sigma_max[0] < (1 + b) ** 19 / 100
+    assert 0.2 < res.sigma_min[0] < 1 < res.sigma_max[0] < 5
     assert 0.5 < res.gradient_gain[0] < 2
+
+
+def test_residual_jacobian_is_singular_when_the_branch_has_eigenvalue_minus_one():
+    """Exercise solution: 'I + A_l is even singular when A_l has an eigenvalue -1': the identity gives
+    a path, not a size."""
+    A = torch.diag(torch.tensor([-1.0, 0.5, 0.2], dtype=torch.float64))
+    assert torch.linalg.svdvals(torch.eye(3, dtype=torch.float64) + A).min() == 0
 
 
 def test_exercise_sigmoid_bound_against_actual(batch):

@@ -1,5 +1,9 @@
 """The course's claims about gradients, each a seeded experiment that fails if the claim is false."""
 
+import ast
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -73,3 +77,52 @@ def test_clip_norm_keeps_direction_clip_value_does_not():
     cos = lambda u: float(u @ g / (u.norm() * g.norm()))  # noqa: E731
     assert cos(a.grad) == pytest.approx(1.0)
     assert cos(b.grad) < 0.99
+
+
+# ---- every number of the book is checked by its chapter's test module
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+TESTS = Path(__file__).resolve().parent
+CHAPTER_TESTS = {
+    "how-to-use": "test_book_howto.py",
+    "backprop": "test_book_backprop.py",
+    "vanishing-exploding": "test_book_vanishing.py",
+    "activations": "test_book_activations.py",
+    "initialization": "test_book_initialization.py",
+    "normalization-skips": "test_book_normalization.py",
+    "clipping-regularization": "test_book_clipping.py",
+    "diagnose": "test_book_diagnose.py",
+    "glossary": "test_book_glossary.py",
+}
+_ROLE = re.compile(r"\{(cite:p|cite:t|doc|ref|term|numref)\}`[^`]*`")
+_GLUE = re.compile(r"\{glue:text\}`([A-Za-z0-9_]+)")
+_NUMBER = re.compile(r"(?<![A-Za-z_\d.])\d+(?:\.\d+)?")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+
+
+def _prose(chapter: str) -> str:
+    """The chapter's text outside code cells, without roles, labels and shell examples."""
+    text = (BOOK / f"{chapter}.md").read_text().split("\n---\n", 1)[1]  # after the front matter
+    text = re.sub(r"```\{code-cell\}.*?\n```", "", text, flags=re.S)
+    text = re.sub(r"```bash.*?```", "", text, flags=re.S)
+    text = re.sub(r"^\s*(:(label|class|tags):.*|\(.*\)=)\s*$", "", text, flags=re.M)
+    return _ROLE.sub("", text)
+
+
+def _docstrings(path: Path) -> str:
+    tree = ast.parse(path.read_text())
+    nodes = [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))]
+    return "\n".join(d for n in nodes if (d := ast.get_docstring(n)))
+
+
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_TESTS))
+def test_every_number_and_glued_value_of_a_chapter_is_quoted_by_a_test(chapter):
+    """Each test of a chapter quotes the sentence it checks; so every number written in the prose
+    (literally, or glued from a cell as {name}) must appear in a docstring of the chapter's tests."""
+    prose, quoted = _prose(chapter), _docstrings(TESTS / CHAPTER_TESTS[chapter])
+    glued = set(_GLUE.findall(prose))
+    unquoted_glue = sorted(g for g in glued if not re.search(r"\{" + g + r"[:}]", quoted))
+    literal = set(_NUMBER.findall(_THOUSANDS.sub("", _GLUE.sub("", prose))))
+    unquoted_numbers = sorted(literal - set(_NUMBER.findall(_THOUSANDS.sub("", quoted))), key=float)
+    assert not unquoted_glue, f"{chapter}: glued values no test quotes: {unquoted_glue}"
+    assert not unquoted_numbers, f"{chapter}: numbers no test quotes: {unquoted_numbers}"

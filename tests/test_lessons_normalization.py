@@ -5,7 +5,13 @@ import pytest
 import torch
 
 import gradwidgets as gw
-from gradwidgets.lessons.normalization import InputScales, ShiftedNorm, inject_shift, input_scales
+from gradwidgets.lessons.normalization import (
+    InputScales,
+    ShiftedNorm,
+    activation_drift,
+    inject_shift,
+    input_scales,
+)
 
 
 def _by_hooks(model, X):
@@ -96,3 +102,51 @@ def test_shifted_model_still_trains_and_profiles(spirals):
     model = inject_shift(gw.build_mlp(3, activation="relu", norm="batch", out_features=2), 0.1)
     history = gw.train(model, spirals.X, spirals.y, 5, 0.1, loss="cross_entropy")
     assert history.diverged_at is None and len(history.layer_names) == 3
+
+
+def test_activation_drift_is_the_injected_noise_when_the_network_barely_moves(spirals):
+    """With a learning rate of 1e-6 a batch-norm network's own drift is nil, and the injected shift's is
+    the median of |0.1 (b' - b)| and |0.1 (a' - a)| for standard normal a, b: 0.1 * sqrt(2) * 0.674."""
+    still = activation_drift(
+        gw.build_mlp(4, width=32, norm="batch", out_features=2),
+        spirals.X,
+        spirals.y,
+        20,
+        1e-6,
+        loss="cross_entropy",
+    )
+    assert still.mean_shift.shape == (19, 4)
+    assert max(still.typical) < 1e-4
+    shaken = activation_drift(
+        inject_shift(gw.build_mlp(4, width=32, norm="batch", out_features=2), 0.1),
+        spirals.X,
+        spirals.y,
+        20,
+        1e-6,
+        loss="cross_entropy",
+    )
+    expected = 0.1 * 2**0.5 * 0.6745
+    mean, scale = shaken.typical
+    assert mean == pytest.approx(expected, rel=0.25) and scale == pytest.approx(expected, rel=0.25)
+    assert "Drift(20 steps, 4 layers" in repr(shaken)
+
+
+def test_activation_drift_matches_a_hand_written_loop(spirals):
+    """The drift measured through hooks equals the one from statistics taken by hand between SGD steps."""
+    model = gw.build_mlp(3, width=16, activation="tanh")
+    twin = gw.build_mlp(3, width=16, activation="tanh")
+    drift = activation_drift(model, spirals.X, spirals.y.float(), 4, 0.5)
+    opt = torch.optim.SGD(twin.parameters(), lr=0.5)
+    stats = []
+    for _ in range(4):
+        zs = twin.preactivations(spirals.X)
+        stats.append([(z.double().mean(0), z.double().std(0, correction=0)) for z in zs])
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(twin(spirals.X).squeeze(1), spirals.y.float()).backward()
+        opt.step()
+    for t in range(3):
+        for layer in range(3):
+            (m0, s0), (m1, _) = stats[t][layer], stats[t + 1][layer]
+            assert drift.mean_shift[t, layer] == pytest.approx(
+                float(((m1 - m0).abs() / s0).median()), rel=1e-6
+            )

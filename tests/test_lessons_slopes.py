@@ -1,11 +1,14 @@
 """Slopes and backward factors, checked against autograd and plain matrix products."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
 import gradwidgets as gw
 from gradwidgets.lessons.slopes import (
+    gaussian_slope_rms,
     measured_backward_factor,
     predicted_backward_factor,
     predicted_backward_factors,
@@ -69,3 +72,29 @@ def test_plain_stacks_only(spirals):
         slope_rms(gw.build_mlp(3, residual=True), spirals.X)
     with pytest.raises(ValueError, match="MLP"):
         slope_rms(torch.nn.Linear(2, 2), spirals.X)
+
+
+def test_gaussian_slope_rms_against_closed_forms():
+    """ReLU: sqrt(1/2) at any scale; sigmoid near 0: 1/4; SELU: lam^2 (1/2 + alpha^2 e^2q Phi(-2 sqrt q))."""
+    lam, alpha = 1.0507009873554805, 1.6732632423543772
+    for q in (0.1, 1.0, 2.0):
+        assert gaussian_slope_rms("relu", q) == pytest.approx(0.5**0.5, rel=1e-4)
+        phi = 0.5 * math.erfc(2 * math.sqrt(q) / math.sqrt(2))
+        expected = lam * math.sqrt(0.5 + alpha**2 * math.exp(2 * q) * phi)
+        assert gaussian_slope_rms("selu", q) == pytest.approx(expected, rel=1e-6)
+    assert gaussian_slope_rms("sigmoid", 1e-6) == pytest.approx(0.25, rel=1e-5)
+
+
+def test_gaussian_slope_rms_matches_sampled_slopes():
+    """An independent route: autograd's slope on a large seeded Gaussian sample."""
+    z = torch.randn(400_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 0.7
+    z.requires_grad_(True)
+    (d,) = torch.autograd.grad(torch.nn.functional.gelu(z).sum(), z)
+    assert gaussian_slope_rms("gelu", 0.49) == pytest.approx(float(d.pow(2).mean().sqrt()), rel=2e-3)
+
+
+def test_gaussian_slope_rms_checks_its_arguments():
+    with pytest.raises(ValueError, match="variance"):
+        gaussian_slope_rms("tanh", 0.0)
+    with pytest.raises(ValueError, match="activation"):
+        gaussian_slope_rms("relux", 1.0)

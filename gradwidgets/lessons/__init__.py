@@ -24,9 +24,16 @@ from .casestudies import (
 )
 from .descent import DescentRun, one_weight_descent
 from .jacobians import JacobianSpectrum, autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
-from .normalization import InputScales, ShiftedNorm, inject_shift, input_scales
+from .normalization import Drift, InputScales, ShiftedNorm, activation_drift, inject_shift, input_scales
 from .regularization import ClipComparison, clip_comparison, l2_loss, parameter_norm
-from .slopes import measured_backward_factor, predicted_backward_factor, predicted_backward_factors, slope_rms
+from .rounding import unmoved_above, unmoved_share
+from .slopes import (
+    gaussian_slope_rms,
+    measured_backward_factor,
+    predicted_backward_factor,
+    predicted_backward_factors,
+    slope_rms,
+)
 from .tables import Table, format_value, pretty, table
 
 __all__ = [
@@ -37,17 +44,20 @@ __all__ = [
     "ChainProduct",
     "ClipComparison",
     "DescentRun",
+    "Drift",
     "InputScales",
     "JacobianSpectrum",
     "SequenceModel",
     "ShiftedNorm",
     "Table",
     "TinyNet",
+    "activation_drift",
     "autograd_layer_jacobians",
     "build_cnn",
     "build_sequence_model",
     "clip_comparison",
     "format_value",
+    "gaussian_slope_rms",
     "inject_shift",
     "input_grad_norms",
     "input_scales",
@@ -67,4 +77,6 @@ __all__ = [
     "table",
     "tiny_example",
     "tiny_loss",
+    "unmoved_above",
+    "unmoved_share",
 ]

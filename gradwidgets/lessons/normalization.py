@@ -5,11 +5,13 @@ layer norm divides each example's pre-activations by their spread over the units
 multiplies the gradient by the reciprocal of the same spread, so these two numbers say how much
 each kind of normalization rescales a layer's gradient. :func:`inject_shift` adds a fresh random
 gain and shift after every normalization at every training step: the "covariate shift" that
-batch norm was said to remove, put back in (Santurkar et al., 2018).
+batch norm was said to remove, put back in (Santurkar et al., 2018). :func:`activation_drift`
+measures how far the distribution that each activation sees moves from one step to the next.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,8 @@ from torch import nn
 
 from ..core._util import fmt, format_table
 from ..core.checks import check_positive
+from ..core.history import History
+from ..core.training import train
 
 
 @dataclass(frozen=True, repr=False)
@@ -141,3 +145,83 @@ def inject_shift(model: nn.Module, scale: float, seed: int = 0) -> nn.Module:
             raise ValueError("model already has injected shift; build a fresh model")
         block.norm = ShiftedNorm(block.norm, scale, generator)
     return model
+
+
+@dataclass(frozen=True, repr=False)
+class Drift:
+    """How far each hidden activation's input distribution moved between consecutive training steps.
+
+    For every unit, its mean ``m`` and standard deviation ``s`` over the batch are taken at
+    every step; ``mean_shift[t, l]`` is the median over layer ``l``'s units of
+    ``|m_{t+1} - m_t| / s_t`` (the mean's move, in units of the spread) and ``scale_shift[t, l]``
+    the median of ``|log s_{t+1} - log s_t|`` (the spread's relative change). ``history`` is the
+    training run, as :func:`gradwidgets.train` returns it. A step whose statistics are not finite
+    (a run that diverged) counts as NaN.
+    """
+
+    mean_shift: np.ndarray
+    scale_shift: np.ndarray
+    history: History
+
+    @property
+    def typical(self) -> tuple[float, float]:
+        """The medians of ``mean_shift`` and ``scale_shift`` over all steps and layers (finite ones)."""
+        return float(np.nanmedian(self.mean_shift)), float(np.nanmedian(self.scale_shift))
+
+    def __repr__(self) -> str:
+        mean, scale = self.typical
+        steps, layers = self.mean_shift.shape
+        moves = f"per step: mean {fmt(mean)} spreads, log spread {fmt(scale)}"
+        return f"Drift({steps + 1} steps, {layers} layers; {moves})"
+
+
+def activation_drift(
+    model: nn.Module, X: torch.Tensor, y: torch.Tensor, steps: int, lr: float, **train_kwargs
+) -> Drift:
+    """Train ``model`` with :func:`gradwidgets.train` and measure the drift of every activation's input.
+
+    Parameters
+    ----------
+    model : MLP
+        A model from :func:`gradwidgets.build_mlp`, trained in place.
+    X, y : torch.Tensor
+        The training batch.
+    steps, lr, **train_kwargs
+        As for :func:`gradwidgets.train` (``momentum``, ``loss``...).
+
+    Returns
+    -------
+    Drift
+    """
+    blocks = _blocks(model)
+    seen: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+
+    def record(module: nn.Module, args: tuple) -> None:
+        z = args[0].detach().double()
+        if not seen or len(seen[-1]) == len(blocks):
+            seen.append([])
+        seen[-1].append((z.mean(0), z.std(0, correction=0)))
+
+    hooks = [block.act.register_forward_pre_hook(record) for block in blocks]
+    try:
+        history = train(model, X, y, steps, lr, **train_kwargs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    seen = [step for step in seen if len(step) == len(blocks)]
+    tiny = torch.finfo(torch.float64).tiny
+
+    def moves(before, after) -> tuple[list[float], list[float]]:
+        mean, scale = [], []
+        for (m0, s0), (m1, s1) in zip(before, after, strict=True):
+            s0, s1 = s0.clamp_min(tiny), s1.clamp_min(tiny)
+            mean.append(float(((m1 - m0).abs() / s0).median()))
+            scale.append(float((s1.log() - s0.log()).abs().median()))
+        return mean, scale
+
+    shifts = [moves(a, b) for a, b in itertools.pairwise(seen)]
+    mean_shift = np.array([m for m, _ in shifts]).reshape(-1, len(blocks))
+    scale_shift = np.array([s for _, s in shifts]).reshape(-1, len(blocks))
+    mean_shift[~np.isfinite(mean_shift)] = np.nan
+    scale_shift[~np.isfinite(scale_shift)] = np.nan
+    return Drift(mean_shift, scale_shift, history)

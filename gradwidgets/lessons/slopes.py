@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from ..core.activations import get_activation
+from ..core.checks import check_positive
 from ..core.models import MLP
 from ..core.profile import GradientProfile
 
@@ -72,3 +73,30 @@ def measured_backward_factor(profile: GradientProfile) -> float:
         raise ValueError("profile: need at least two layers to measure a factor between them")
     with np.errstate(divide="ignore", invalid="ignore"):
         return float((g[0] / g[-1]) ** (1.0 / (len(g) - 1)))
+
+
+def gaussian_slope_rms(activation: str, variance: float) -> float:
+    """``sqrt(E[f'(z)^2])`` for ``z ~ N(0, variance)``: the RMS slope of a wide layer at that scale.
+
+    It is the slope factor of :func:`predicted_backward_factors` in the limit of many units, for
+    pre-activations of mean 0 and the given variance; the integral is a midpoint sum on a fine
+    grid, in float64.
+
+    Parameters
+    ----------
+    activation : str
+        One of :data:`gradwidgets.ACTIVATIONS`.
+    variance : float
+        The variance of the pre-activations, > 0.
+
+    Returns
+    -------
+    float
+    """
+    act = get_activation(activation)
+    variance = check_positive("variance", variance)
+    std = variance**0.5
+    n, half_width = 240_000, 12 * std  # midpoints of equal cells, so z = 0 is a cell boundary
+    z = (torch.arange(n, dtype=torch.float64) + 0.5) * (2 * half_width / n) - half_width
+    density = torch.exp(-0.5 * (z / std) ** 2) / (std * (2 * torch.pi) ** 0.5)
+    return float((act.derivative(z).pow(2) * density).sum().mul(2 * half_width / n).sqrt())
