@@ -86,10 +86,11 @@ def train_mixed(
     scale: float = 2.0**16,
     growth_interval: int = 20,
     loss: LossSpec = "mse",
+    optimizer: str = "adam",
     callback: Callable[[MixedRun], object] | None = None,
     callback_every: int = 1,
 ) -> MixedRun:
-    """Train ``model`` full-batch with Adam in mixed precision and record what the scaling did.
+    """Train ``model`` full-batch in mixed precision and record what the loss scaling did.
 
     Parameters
     ----------
@@ -100,7 +101,7 @@ def train_mixed(
     steps : int
         Optimiser steps, >= 1.
     lr : float
-        Adam's learning rate, > 0.
+        The learning rate, > 0.
     precision : {"float32", "float16", "bfloat16", "bfloat16-weights"}
         See :data:`PRECISIONS`.
     scaling : {"none", "static", "dynamic"}
@@ -113,6 +114,8 @@ def train_mixed(
         The scaler's ``growth_interval`` (torch's default is 2000; short runs need fewer).
     loss : {"mse", "cross_entropy"} or callable
         The loss.
+    optimizer : {"adam", "sgd"}
+        Adam, or plain SGD (no momentum).
     callback : callable, optional
         Called with the run so far every ``callback_every`` steps; a true return stops training.
     callback_every : int
@@ -128,6 +131,9 @@ def train_mixed(
     scale = check_positive("scale", scale, maximum=2.0**64) if scaling != "none" else 1.0
     growth_interval = check_int("growth_interval", growth_interval, 1)
     callback_every = check_int("callback_every", callback_every, 1)
+    make = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[
+        check_choice("optimizer", optimizer, ("adam", "sgd"))
+    ]
     X, y = prepare_batch(model, X, y)
     if precision == "bfloat16-weights":
         model.to(torch.bfloat16)
@@ -135,7 +141,7 @@ def train_mixed(
     dtype = _autocast_dtype(precision)
     scaler = torch.amp.GradScaler("cpu", init_scale=scale, growth_interval=growth_interval)
     scaler = scaler if scaling == "dynamic" else None
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = make(model.parameters(), lr=lr)
     first = next(w for w in model.parameters() if w.dim() >= 2)
     start = first.detach().double().clone()
     losses, scales, zeros, diverged = [], [], [], None

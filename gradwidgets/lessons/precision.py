@@ -155,19 +155,19 @@ class RoundedUpdate:
     ``lost`` is the share of entries with ``u != 0`` whose bf16 sum ``bf16(w) + bf16(u)``
     rounds back to ``bf16(w)``; ``below_half_ulp`` the share with ``|u|`` below half a unit in
     the last place of ``bf16(w)`` (the rule that predicts it). ``example`` is the lost entry
-    with the largest ``|u|`` relative to ``|w|``: its index, ``w``, ``u``, the float32 sum and
-    the bf16 sum (nan when nothing was lost).
+    with the largest ``|u|`` relative to ``|w|``: its index, ``w``, ``bf16(w)``, ``u``, the
+    float32 sum ``w + u`` and the bf16 sum (nan when nothing was lost).
     """
 
     lost: float
     below_half_ulp: float
-    example: tuple[int, float, float, float, float]
+    example: tuple[int, float, float, float, float, float]
 
     def __repr__(self) -> str:
-        i, w, u, w32, w16 = self.example
+        i, w, wb, u, w32, w16 = self.example
         return (
             f"RoundedUpdate({self.lost:.1%} of the updates lost in bf16; e.g. entry {i}: "
-            f"w={w:.6g}, u={u:.3g}, fp32 w+u={w32:.6g}, bf16 w+u={w16:.6g})"
+            f"w={w:.6g} (bf16: {wb:.6g}), u={u:.3g}, fp32 w+u={w32:.6g}, bf16 w+u={w16:.6g})"
         )
 
 
@@ -202,8 +202,8 @@ def bf16_update(w: torch.Tensor, u: torch.Tensor) -> RoundedUpdate:
     below = (u.double().abs() < half_ulp(wb)) & moving
     if lost.any():
         i = int(torch.argmax(torch.where(lost, u.abs() / w.abs().clamp_min(1e-30), -1.0)))
-        example = (i, float(w[i]), float(u[i]), float(w[i] + u[i]), float(summed[i]))
+        example = (i, float(w[i]), float(wb[i]), float(u[i]), float(w[i] + u[i]), float(summed[i]))
     else:
-        example = (-1, *(float("nan"),) * 4)
+        example = (-1, *(float("nan"),) * 5)
     n = float(moving.sum())
     return RoundedUpdate(float(lost.sum()) / n, float(below.sum()) / n, example)
