@@ -58,7 +58,7 @@ def fp16_histogram_figure(source: ColumnDataSource) -> figure:
             fig.add_layout(
                 Label(x=lo, y=top, x_offset=3, text=text, text_baseline="top", text_font_size="11px")
             )
-    fig.x_range.start, fig.x_range.end = -36, 20
+    fig.x_range.start, fig.x_range.end = -36, 26
     fig.y_range.start = 0
     fig.xaxis.axis_label, fig.yaxis.axis_label = "log₂ |S · g|", "share of entries"
     fig.yaxis.formatter.use_scientific = False
