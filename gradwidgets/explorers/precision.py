@@ -26,7 +26,7 @@ EMIT_EVERY = 5
 """A streamed run hands the live plot a partial result every this many steps."""
 LR = 0.01
 """Adam's learning rate in the loss-scaling explorer."""
-SCALINGS = {"none": "none", "static": "static", "dynamic": "dynamic (GradScaler)"}
+SCALINGS = {"none": "none", "static": "static", "dynamic": "dynamic"}
 MAX_LOSS_SCALE = 2.0**64
 
 

@@ -24,7 +24,7 @@ _FP16 = float_format("float16")
 ZONES = (
     (-40.0, np.log2(_FP16.smallest_subnormal) - 1, VERMILLION, "flushed to 0"),
     (np.log2(_FP16.smallest_subnormal) - 1, np.log2(_FP16.smallest_normal), ORANGE, "subnormal"),
-    (np.log2(_FP16.smallest_normal), np.log2(_FP16.max), SKY, "normal fp16"),
+    (np.log2(_FP16.smallest_normal), np.log2(_FP16.max), SKY, "normal"),
     (np.log2(_FP16.max), 40.0, VERMILLION, "overflow"),
 )
 """fp16's zones on a log2 axis: below 2^-25 a value rounds to 0; from there to 2^-14 it is
@@ -42,7 +42,7 @@ def fp16_histogram_columns(grads: FP16Gradients) -> dict[str, np.ndarray]:
 
 def fp16_histogram_figure(source: ColumnDataSource) -> figure:
     """Bars of the share of entries per power of two, over fp16's shaded zones."""
-    fig = figure(title="Weight-gradient entries × loss scale, against fp16's range", tools=TOOLS)
+    fig = figure(title="log₂|S·g| against fp16's zones", tools=TOOLS)
     fig.add_tools(
         HoverTool(
             renderers=[
@@ -77,7 +77,7 @@ def fp16_layers_columns(grads: FP16Gradients) -> dict[str, np.ndarray]:
 
 def fp16_layers_figure(source: ColumnDataSource) -> figure:
     """One line per outcome against the layer, 0 to 100%."""
-    fig = figure(title="What fp16 did to each layer's weight gradient", tools=TOOLS)
+    fig = figure(title="fp16 and each layer's gradient", tools=TOOLS)
     items = []
     for key, color, dash, label in (
         ("zero", VERMILLION, "solid", "flushed to 0"),
@@ -132,7 +132,7 @@ def scaling_figure(sources) -> column:
     zeros = curves_figure(
         [sources["zeros"]],
         ["layer 1"],
-        "Weight-gradient entries that are exactly 0",
+        "Layer 1: gradient entries = 0",
         "step",
         "share of entries",
         log_y=False,
