@@ -3,7 +3,7 @@
 from .casestudies import cnn_flow, sequence_memory
 from .descent import learning_rate, one_weight_problem
 from .flow import compare, gradient_flow, init_variance
-from .precision import fp16_range, loss_scaling
+from .precision import fp16_range, loss_scaling, scaled_run
 from .regularization import weight_decay
 from .saturation import saturation
 from .spectrum import jacobian_spectrum
@@ -40,6 +40,7 @@ __all__ = [
     "norm_training",
     "one_weight_problem",
     "saturation",
+    "scaled_run",
     "sequence_memory",
     "weight_decay",
 ]
