@@ -40,6 +40,8 @@ SMALL = {  # small grids and short runs, so each explorer's tests take seconds
         depths=(3, 6), activations=("sigmoid", "relu"), inits=("pytorch_default",), norms=(None,)
     ),
     "sequence_memory": dict(cells=("lstm",), gate_biases=(None, 2.0), seq_lens=(10, 20), n=8),
+    "fp16_range": dict(activations=("sigmoid", "relu"), depths=(3,), scales=(1.0, 2.0**16), width=8),
+    "loss_scaling": dict(scalings=("none", "dynamic"), scales=(2.0**16,), steps=6, depth=3, width=8),
     "jacobian_spectrum": dict(
         activations=("linear", "sigmoid"), weights=("gaussian",), gains=(1.0, 2.0), depth=6
     ),

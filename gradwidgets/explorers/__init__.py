@@ -3,6 +3,7 @@
 from .casestudies import cnn_flow, sequence_memory
 from .descent import learning_rate, one_weight_problem
 from .flow import compare, gradient_flow, init_variance
+from .precision import fp16_range, loss_scaling, scaled_run
 from .regularization import weight_decay
 from .saturation import saturation
 from .spectrum import jacobian_spectrum
@@ -20,6 +21,8 @@ CATALOG = {
     "jacobian_spectrum": jacobian_spectrum,
     "cnn_flow": cnn_flow,
     "sequence_memory": sequence_memory,
+    "fp16_range": fp16_range,
+    "loss_scaling": loss_scaling,
 }
 """Every explorer factory by name, with its default arguments."""
 
@@ -28,13 +31,16 @@ __all__ = [
     "clipping",
     "cnn_flow",
     "compare",
+    "fp16_range",
     "gradient_flow",
     "init_variance",
     "jacobian_spectrum",
     "learning_rate",
+    "loss_scaling",
     "norm_training",
     "one_weight_problem",
     "saturation",
+    "scaled_run",
     "sequence_memory",
     "weight_decay",
 ]

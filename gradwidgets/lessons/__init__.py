@@ -24,7 +24,17 @@ from .casestudies import (
 )
 from .descent import DescentRun, one_weight_descent
 from .jacobians import JacobianSpectrum, autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
+from .mixedtraining import PRECISIONS, MixedRun, train_mixed
 from .normalization import Drift, InputScales, ShiftedNorm, activation_drift, inject_shift, input_scales
+from .precision import (
+    FloatFormat,
+    FP16Gradients,
+    RoundedUpdate,
+    bf16_update,
+    float_format,
+    fp16_gradients,
+    half_ulp,
+)
 from .regularization import ClipComparison, clip_comparison, l2_loss, parameter_norm
 from .rounding import unmoved_above, unmoved_share
 from .slopes import (
@@ -40,24 +50,33 @@ __all__ = [
     "CELLS",
     "CNN_NORMS",
     "PARAMETER_NAMES",
+    "PRECISIONS",
     "Backprop",
     "ChainProduct",
     "ClipComparison",
     "DescentRun",
     "Drift",
+    "FP16Gradients",
+    "FloatFormat",
     "InputScales",
     "JacobianSpectrum",
+    "MixedRun",
+    "RoundedUpdate",
     "SequenceModel",
     "ShiftedNorm",
     "Table",
     "TinyNet",
     "activation_drift",
     "autograd_layer_jacobians",
+    "bf16_update",
     "build_cnn",
     "build_sequence_model",
     "clip_comparison",
+    "float_format",
     "format_value",
+    "fp16_gradients",
     "gaussian_slope_rms",
+    "half_ulp",
     "inject_shift",
     "input_grad_norms",
     "input_scales",
@@ -77,6 +96,7 @@ __all__ = [
     "table",
     "tiny_example",
     "tiny_loss",
+    "train_mixed",
     "unmoved_above",
     "unmoved_share",
 ]

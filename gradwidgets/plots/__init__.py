@@ -7,7 +7,8 @@ reads the data, so replacing ``source.data`` with another dict of the same kind 
 gradient norms per layer (and A/B) in :mod:`~gradwidgets.plots.profile`, activation statistics
 per layer in :mod:`~gradwidgets.plots.distribution`, the gradient through time of an RNN in
 :mod:`~gradwidgets.plots.rnn`, the activation function in :mod:`~gradwidgets.plots.activation`,
-training curves in :mod:`~gradwidgets.plots.training` and the layer x step heatmap in
+training curves in :mod:`~gradwidgets.plots.training`, mixed precision in
+:mod:`~gradwidgets.plots.precision` and the layer x step heatmap in
 :mod:`~gradwidgets.plots.heatmap`, runs side by side in :mod:`~gradwidgets.plots.runs`, the
 singular values of Jacobian products in :mod:`~gradwidgets.plots.spectrum`, case studies and
 descent in their own modules, the shared log-scale conventions in :mod:`~gradwidgets.plots.base`
@@ -37,6 +38,16 @@ from .heatmap import (
     gradient_heatmap_columns,
     gradient_heatmap_figure,
     plot_gradient_heatmap,
+)
+from .precision import (
+    fp16_histogram_columns,
+    fp16_histogram_figure,
+    fp16_layers_columns,
+    fp16_layers_figure,
+    plot_fp16_gradients,
+    plot_scaling,
+    scaling_columns,
+    scaling_figure,
 )
 from .profile import (
     compare_figure,
@@ -76,6 +87,10 @@ __all__ = [
     "descent_path_columns",
     "descent_training_figure",
     "divergence_columns",
+    "fp16_histogram_columns",
+    "fp16_histogram_figure",
+    "fp16_layers_columns",
+    "fp16_layers_figure",
     "gradient_heatmap_columns",
     "gradient_heatmap_figure",
     "gradient_norms_columns",
@@ -87,10 +102,12 @@ __all__ = [
     "plot_activation_function",
     "plot_compare",
     "plot_curves",
+    "plot_fp16_gradients",
     "plot_gradient_heatmap",
     "plot_gradient_norms",
     "plot_losses",
     "plot_rnn_time_norms",
+    "plot_scaling",
     "plot_spectrum",
     "plot_time_grads",
     "plot_training_curves",
@@ -98,6 +115,8 @@ __all__ = [
     "preactivation_hist_columns",
     "rnn_time_norms_columns",
     "rnn_time_norms_figure",
+    "scaling_columns",
+    "scaling_figure",
     "spectrum_columns",
     "spectrum_figure",
     "time_grad_columns",
