@@ -7,6 +7,7 @@ from .regularization import weight_decay
 from .saturation import saturation
 from .spectrum import jacobian_spectrum
 from .trainers import clipping, norm_training
+from .transformers import layer_norm_placement, warmup_training
 
 CATALOG = {
     "gradient_flow": gradient_flow,
@@ -20,6 +21,8 @@ CATALOG = {
     "jacobian_spectrum": jacobian_spectrum,
     "cnn_flow": cnn_flow,
     "sequence_memory": sequence_memory,
+    "layer_norm_placement": layer_norm_placement,
+    "warmup_training": warmup_training,
 }
 """Every explorer factory by name, with its default arguments."""
 
@@ -31,10 +34,12 @@ __all__ = [
     "gradient_flow",
     "init_variance",
     "jacobian_spectrum",
+    "layer_norm_placement",
     "learning_rate",
     "norm_training",
     "one_weight_problem",
     "saturation",
     "sequence_memory",
+    "warmup_training",
     "weight_decay",
 ]

@@ -3,6 +3,7 @@
 torch and numpy only, like :mod:`gradwidgets.core`, whose models and profiles these build on.
 """
 
+from .attention import SoftmaxSaturation, softmax_saturation
 from .backprop import (
     PARAMETER_NAMES,
     Backprop,
@@ -26,10 +27,27 @@ from .descent import DescentRun, one_weight_descent
 from .jacobians import JacobianSpectrum, autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
 from .normalization import InputScales, ShiftedNorm, inject_shift, input_scales
 from .regularization import ClipComparison, clip_comparison, l2_loss, parameter_norm
+from .residual_scaling import (
+    BRANCH_SCALINGS,
+    ResidualScales,
+    ResidualStack,
+    build_residual_stack,
+    residual_scales,
+)
 from .slopes import measured_backward_factor, predicted_backward_factor, predicted_backward_factors, slope_rms
 from .tables import Table, format_value, pretty, table
+from .transformers import (
+    LayerGrads,
+    TinyTransformer,
+    build_transformer,
+    ffn_grad_norms,
+    mean_ffn_grad_norms,
+    reversal_task,
+)
+from .warmup import train_with_warmup, warmup_run
 
 __all__ = [
+    "BRANCH_SCALINGS",
     "CELLS",
     "CNN_NORMS",
     "PARAMETER_NAMES",
@@ -39,14 +57,22 @@ __all__ = [
     "DescentRun",
     "InputScales",
     "JacobianSpectrum",
+    "LayerGrads",
+    "ResidualScales",
+    "ResidualStack",
     "SequenceModel",
     "ShiftedNorm",
+    "SoftmaxSaturation",
     "Table",
     "TinyNet",
+    "TinyTransformer",
     "autograd_layer_jacobians",
     "build_cnn",
+    "build_residual_stack",
     "build_sequence_model",
+    "build_transformer",
     "clip_comparison",
+    "ffn_grad_norms",
     "format_value",
     "inject_shift",
     "input_grad_norms",
@@ -55,6 +81,7 @@ __all__ = [
     "l2_loss",
     "layer_jacobians",
     "manual_backprop",
+    "mean_ffn_grad_norms",
     "measured_backward_factor",
     "one_weight_descent",
     "parameter_norm",
@@ -62,9 +89,14 @@ __all__ = [
     "predicted_backward_factors",
     "pretty",
     "random_images",
+    "residual_scales",
+    "reversal_task",
     "set_gate_bias",
     "slope_rms",
+    "softmax_saturation",
     "table",
     "tiny_example",
     "tiny_loss",
+    "train_with_warmup",
+    "warmup_run",
 ]
