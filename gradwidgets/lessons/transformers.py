@@ -9,6 +9,7 @@ feed-forward output matrix (``linear2.weight``), the parameters that paper's The
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,7 +152,15 @@ def ffn_grad_norms(model: TinyTransformer, X: torch.Tensor, y: torch.Tensor) -> 
 
 def mean_ffn_grad_norms(num_layers: int, norm_first: bool, seeds: int = 4) -> np.ndarray:
     """:func:`ffn_grad_norms` averaged over the initializations of seeds ``0 .. seeds - 1``, on
-    :func:`reversal_task`'s default batch."""
+    :func:`reversal_task`'s default batch (computed once per process and argument)."""
+    seeds = check_int("seeds", seeds, 1, 64)
+    return _mean_ffn_grad_norms(
+        check_int("num_layers", num_layers, 1, MAX_LAYERS), check_bool("norm_first", norm_first), seeds
+    ).copy()
+
+
+@functools.cache
+def _mean_ffn_grad_norms(num_layers: int, norm_first: bool, seeds: int) -> np.ndarray:
     X, y = reversal_task()
     runs = [ffn_grad_norms(build_transformer(num_layers, norm_first, seed=s), X, y).w2 for s in range(seeds)]
     return np.mean(runs, axis=0)
