@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from gradwidgets.lessons import mean_ffn_grad_norms, residual_scales, softmax_saturation, warmup_run
 
@@ -168,3 +169,14 @@ def test_exercise_pre_ln_at_48_layers_follows_one_over_sqrt_depth():
     assert post48[-1] >= min(_grads(6, False)[-1], _grads(12, False)[-1])
     assert post48[-1] / pre48[-1] > 4
     assert np.all(np.isfinite(post48))
+
+
+def test_rezero_scalar_alone_gets_a_gradient_at_initialization():
+    """'(ReZero's scalar is stricter: at initialization only the scalar itself has a gradient.)'"""
+    torch.manual_seed(0)
+    w1, w2 = torch.nn.Linear(8, 8), torch.nn.Linear(8, 8)
+    alpha = torch.zeros((), requires_grad=True)
+    h = torch.randn(16, 8)
+    (h + alpha * w2(torch.relu(w1(h)))).pow(2).sum().backward()
+    assert float(alpha.grad.abs()) > 0
+    assert all(float(p.grad.abs().max()) == 0 for p in (*w1.parameters(), *w2.parameters()))

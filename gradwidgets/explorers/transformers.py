@@ -72,7 +72,7 @@ def layer_norm_placement(
         return curves_figure(
             [sources[label] for label in PLACEMENT_LABELS.values()],
             list(PLACEMENT_LABELS.values()),
-            "Gradient of each layer's feed-forward output matrix at initialization",
+            "‖dL/dW2‖ per layer at initialization",
             "layer (input → output)",
             "‖dL/dW2‖",
             log_y=False,
@@ -155,7 +155,7 @@ def warmup_training(
 
     def figures(sources):
         return column(
-            training_figure(sources["loss"], sources["norms"], sources["diverged"]),
+            training_figure(sources["loss"], sources["norms"], sources["diverged"], clipping=False),
             gradient_heatmap_figure(sources["heat"]),
             sizing_mode="stretch_width",
         )

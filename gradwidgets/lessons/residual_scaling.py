@@ -5,8 +5,9 @@ Each block adds a two-layer branch to its input, ``h_l = h_{l-1} + W2 relu(W1 h_
 the running sum as much as the sum already holds, and with no normalization to divide it out
 the signal grows like ``2**depth``. Two remedies change only ``W2``'s initialization: GPT-2 scales
 the output projection of every residual branch by ``1 / sqrt(N)``, ``N`` the number of branches
-(Radford et al., 2019); Fixup, SkipInit and ReZero start every branch at zero (Zhang et al.,
-2019; De & Smith, 2020; Bachlechner et al., 2021), here by a zero ``W2``.
+(Radford et al., 2019); Fixup starts every branch's last layer at zero (Zhang et al., 2019), and
+SkipInit and ReZero multiply every branch by a learned scalar that starts at zero (De & Smith,
+2020; Bachlechner et al., 2021): both make every block the identity at initialization.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch import nn
 from ..core._util import fmt
 from ..core.checks import check_choice, check_int, check_seed
 
-BRANCH_SCALINGS = {"none": "no scaling", "gpt2": "W2 × 1/√N (GPT-2)", "zero": "W2 = 0 (Fixup, SkipInit)"}
+BRANCH_SCALINGS = {"none": "no scaling", "gpt2": "W2 × 1/√N (GPT-2)", "zero": "W2 = 0 (Fixup)"}
 """How the last layer of each branch starts, with its display label."""
 
 
