@@ -18,14 +18,17 @@ def test_layer_norm_placement_draws_the_lessons_measurement():
 
 
 def test_warmup_training_streams_and_shares_the_lessons_runs():
-    ex = warmup_training(**SMALL["warmup_training"])
+    # a setting no other test computes: a cached run would not stream
+    ex = warmup_training(placements=(True,), warmups=(3,), lrs=(0.01,), steps=13, num_layers=2)
     partials = []
-    config = ex.config(norm_first=True)
-    final = ex.run(config, emit=lambda r: partials.append(r) or False)
-    cached = warmup_run(True, 0, 0.01, 0, 2, 12)
+    final = ex.run(ex.default_config, emit=lambda r: partials.append(r) or False)
     assert partials and partials[0].progress < 1 and final.progress == 1
+    cached = warmup_run(True, 3, 0.01, 0, 2, 13)  # computed by the explorer, not again
     np.testing.assert_array_equal(final.data["loss"]["loss"], cached.loss)
-    assert len(final.data["heat"]["step"]) == 12 * 4  # embeddings, 2 layers, head
+    assert len(final.data["heat"]["step"]) == 13 * 4  # embeddings, 2 layers, head
+    again = []
+    assert ex.run(ex.default_config, emit=lambda r: again.append(r) or False).status == final.status
+    assert not again
 
 
 def test_a_stalled_run_says_it_learned_nothing():
