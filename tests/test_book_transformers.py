@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from gradwidgets.lessons import mean_ffn_grad_norms, residual_scales, softmax_saturation, warmup_run
+from gradwidgets.lessons import (
+    build_transformer,
+    mean_ffn_grad_norms,
+    residual_scales,
+    reversal_task,
+    softmax_saturation,
+    warmup_run,
+)
 
 LN8 = math.log(8)
 DEPTHS = (6, 12, 24)
@@ -17,6 +24,25 @@ def _grads(depth, pre):
 
 
 # ---- where the layer norm sits
+
+
+def test_pre_ln_stream_grows_like_sqrt_depth():
+    """'In pre-LN ... after L blocks it is about sqrt(L) times larger, and the final layer norm
+    divides by that.'"""
+    X, _ = reversal_task()
+    per_sqrt = []
+    for L in DEPTHS:
+        growth = []
+        for seed in range(4):
+            model = build_transformer(L, True, seed=seed)
+            with torch.no_grad():
+                h = model.embed(X) + model.pos[:8]
+                h0 = h.pow(2).mean().sqrt()
+                for layer in model.layers:
+                    h = layer(h)
+            growth.append(float(h.pow(2).mean().sqrt() / h0))
+        per_sqrt.append(np.mean(growth) / math.sqrt(L))
+    assert all(0.6 < v < 1.2 for v in per_sqrt) and max(per_sqrt) / min(per_sqrt) < 1.2
 
 
 def test_post_ln_last_layer_gradient_is_larger_than_pre_ln_and_increasingly_with_depth():
