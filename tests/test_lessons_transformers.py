@@ -30,7 +30,7 @@ def test_build_transformer_places_the_layer_norm_and_inits_xavier(norm_first):
     w2 = model.layers[0].linear2.weight.detach()  # 32 x 128: Xavier normal std sqrt(2 / 160)
     assert float(w2.std()) == pytest.approx((2 / 160) ** 0.5, rel=0.1)
     assert float(model.layers[0].linear2.bias.detach().abs().max()) == 0.0
-    assert float(model.layers[0].norm1.weight.min()) == 1.0  # layer norms keep gamma = 1
+    assert float(model.layers[0].norm1.weight.detach().min()) == 1.0  # layer norms keep gamma = 1
 
 
 def test_build_transformer_is_seeded_and_leaves_the_global_rng_alone():
