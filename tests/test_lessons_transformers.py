@@ -50,7 +50,7 @@ def test_ffn_grad_norms_match_backward():
     nn.functional.cross_entropy(model(X).reshape(-1, 8), y.reshape(-1)).backward()
     ref = [float(layer.linear2.weight.grad.norm()) for layer in model.layers]
     np.testing.assert_allclose(got.w2, ref, rtol=1e-5)
-    assert got.loss == pytest.approx(float(token_loss(model, X, y)), rel=1e-6)
+    assert got.loss == pytest.approx(float(token_loss(model, X, y).detach()), rel=1e-6)
     assert "pre-LN" in repr(got)
 
 
