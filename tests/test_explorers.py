@@ -45,6 +45,8 @@ SMALL = {  # small grids and short runs, so each explorer's tests take seconds
     "jacobian_spectrum": dict(
         activations=("linear", "sigmoid"), weights=("gaussian",), gains=(1.0, 2.0), depth=6
     ),
+    "layer_norm_placement": dict(depths=(2, 4), seeds=(1, 2)),
+    "warmup_training": dict(placements=(False, True), warmups=(0,), lrs=(0.01,), steps=12, num_layers=2),
 }
 
 

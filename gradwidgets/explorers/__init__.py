@@ -8,6 +8,7 @@ from .regularization import weight_decay
 from .saturation import saturation
 from .spectrum import jacobian_spectrum
 from .trainers import clipping, norm_training
+from .transformers import layer_norm_placement, warmup_training
 
 CATALOG = {
     "gradient_flow": gradient_flow,
@@ -23,6 +24,8 @@ CATALOG = {
     "sequence_memory": sequence_memory,
     "fp16_range": fp16_range,
     "loss_scaling": loss_scaling,
+    "layer_norm_placement": layer_norm_placement,
+    "warmup_training": warmup_training,
 }
 """Every explorer factory by name, with its default arguments."""
 
@@ -35,6 +38,7 @@ __all__ = [
     "gradient_flow",
     "init_variance",
     "jacobian_spectrum",
+    "layer_norm_placement",
     "learning_rate",
     "loss_scaling",
     "norm_training",
@@ -42,5 +46,6 @@ __all__ = [
     "saturation",
     "scaled_run",
     "sequence_memory",
+    "warmup_training",
     "weight_decay",
 ]

@@ -3,6 +3,7 @@
 torch and numpy only, like :mod:`gradwidgets.core`, whose models and profiles these build on.
 """
 
+from .attention import SoftmaxSaturation, softmax_saturation
 from .backprop import (
     PARAMETER_NAMES,
     Backprop,
@@ -36,6 +37,13 @@ from .precision import (
     half_ulp,
 )
 from .regularization import ClipComparison, clip_comparison, l2_loss, parameter_norm
+from .residual_scaling import (
+    BRANCH_SCALINGS,
+    ResidualScales,
+    ResidualStack,
+    build_residual_stack,
+    residual_scales,
+)
 from .rounding import unmoved_above, unmoved_share
 from .slopes import (
     gaussian_slope_rms,
@@ -45,8 +53,18 @@ from .slopes import (
     slope_rms,
 )
 from .tables import Table, format_value, pretty, table
+from .transformers import (
+    LayerGrads,
+    TinyTransformer,
+    build_transformer,
+    ffn_grad_norms,
+    mean_ffn_grad_norms,
+    reversal_task,
+)
+from .warmup import train_with_warmup, warmup_run
 
 __all__ = [
+    "BRANCH_SCALINGS",
     "CELLS",
     "CNN_NORMS",
     "PARAMETER_NAMES",
@@ -60,18 +78,26 @@ __all__ = [
     "FloatFormat",
     "InputScales",
     "JacobianSpectrum",
+    "LayerGrads",
     "MixedRun",
+    "ResidualScales",
+    "ResidualStack",
     "RoundedUpdate",
     "SequenceModel",
     "ShiftedNorm",
+    "SoftmaxSaturation",
     "Table",
     "TinyNet",
+    "TinyTransformer",
     "activation_drift",
     "autograd_layer_jacobians",
     "bf16_update",
     "build_cnn",
+    "build_residual_stack",
     "build_sequence_model",
+    "build_transformer",
     "clip_comparison",
+    "ffn_grad_norms",
     "float_format",
     "format_value",
     "fp16_gradients",
@@ -84,6 +110,7 @@ __all__ = [
     "l2_loss",
     "layer_jacobians",
     "manual_backprop",
+    "mean_ffn_grad_norms",
     "measured_backward_factor",
     "one_weight_descent",
     "parameter_norm",
@@ -91,12 +118,17 @@ __all__ = [
     "predicted_backward_factors",
     "pretty",
     "random_images",
+    "residual_scales",
+    "reversal_task",
     "set_gate_bias",
     "slope_rms",
+    "softmax_saturation",
     "table",
     "tiny_example",
     "tiny_loss",
     "train_mixed",
+    "train_with_warmup",
     "unmoved_above",
     "unmoved_share",
+    "warmup_run",
 ]
