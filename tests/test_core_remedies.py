@@ -82,3 +82,13 @@ def test_a_zero_initialised_head_gets_no_advice_at_all():
         model[-1].weight.zero_()
     report = gw.diagnose(model, *_batch())
     assert report.remedies == () and report.healthy
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_the_packages_own_blocks_say_whether_they_are_residual(residual):
+    """build_mlp's blocks are called Block whether or not they add their input back: their own
+    ``residual`` flag decides, not the class name (a plain MLP was read as residual)."""
+    model = gw.build_mlp(4, width=16, in_features=4, residual=residual)
+    X, y = _batch()
+    facts = read_model(model, gw.gradient_profile(model, X, y), X, ())
+    assert facts.residual is residual

@@ -40,7 +40,7 @@ def read_model(
 ) -> ModelFacts:
     """The :class:`ModelFacts` of a model, measured on its modules and weights as they are."""
     norms = sorted({type(m).__name__ for m in model.modules() if "Norm" in type(m).__name__})
-    residual = any(m._modules and _RESIDUAL.search(type(m).__name__) for m in model.modules())
+    residual = any(_is_residual(m) for m in model.modules())
     gains, biases = [], []
     with torch.no_grad():
         for lr in profile.layers:
@@ -204,3 +204,12 @@ def suggest(
             advice = _nonfinite(notes)
         out.append(Remedy(flag, tuple(profile.layer_names[i] for i in idx), advice.strip(), chapters))
     return tuple(out)
+
+
+def _is_residual(m: nn.Module) -> bool:
+    """A block that adds its input back: one that says so (the package's own ``Block.residual``),
+    else one whose class name is a residual block's (:data:`_RESIDUAL`)."""
+    said = getattr(m, "residual", None)
+    if isinstance(said, bool):
+        return said
+    return bool(m._modules) and _RESIDUAL.search(type(m).__name__) is not None
