@@ -27,7 +27,8 @@ import torch
 import gradwidgets as gw
 from gradwidgets.core.actstats import activation_stats
 from gradwidgets.core.blocktrace import mlp_trace
-from gradwidgets.core.norms import GradNorms, norms
+from gradwidgets.core.hooknorms import GradNorms
+from gradwidgets.core.norms import norms
 from gradwidgets.core.outputs import run_forward
 from gradwidgets.core.tracing import trace_forward
 

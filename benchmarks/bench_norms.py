@@ -5,7 +5,7 @@ entry of one magnitude with a little noise, as in Adam's first update): the rela
 against float64 (``torch.linalg.vector_norm(t.double())``) of the old float32 computation
 (``torch._foreach_norm``, as ``tensor_norms`` took it) and of the new ``tensor_norms``; then the
 time ratio new/old of the batched call (``tensor_norms`` against the old one) and of the single
-tensor a backward hook takes (``_norm`` against ``float(vector_norm(t))``). Then the same for
+tensor a backward hook takes (``single_norm`` against ``float(vector_norm(t))``). Then the same for
 whole models' parameters, batched: a ~100-tensor transformer, and the 50 x 128 MLP of
 bench_core.py, whose 16384-entry weights are the new code's worst case (above LIMIT, too small
 for the chunked norm's per-call cost to vanish). Times are medians over interleaved repeats in one
@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 import gradwidgets as gw
-from gradwidgets.core.norms import _norm, tensor_norms
+from gradwidgets.core.norms import single_norm, tensor_norms
 
 SIZES = [10**4, 10**6, 2_400_000, 10**7, 10**8]
 TARGET_ERROR, TARGET_RATIO = 1e-5, 1.3
@@ -89,7 +89,7 @@ def measure_size(n: int) -> dict:
         ref = reference([t])
         out[f"error_old_{name}"] = error(float(old_tensor_norms([t])[0]), ref)
         out[f"error_new_{name}"] = error(float(tensor_norms([t])[0]), ref)
-        out[f"error_new_hook_{name}"] = error(_norm(t), ref)
+        out[f"error_new_hook_{name}"] = error(single_norm(t), ref)
     t = ts["random"]
     del ts
     med = ratios(
@@ -97,7 +97,7 @@ def measure_size(n: int) -> dict:
             "old": lambda: old_tensor_norms([t]),
             "new": lambda: tensor_norms([t]),
             "old_hook": lambda: old_norm(t),
-            "new_hook": lambda: _norm(t),
+            "new_hook": lambda: single_norm(t),
         },
         repeats_for(n),
     )
