@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "artifacts" / "site"
 BOKEH_VERSION = version("bokeh")  # the BokehJS every page loads must match the Python bokeh
-MAX_PAGE_BYTES = 2_000_000  # a page's own HTML; BokehJS and MathJax are shared static files
+MAX_PAGE_BYTES = 1_000_000  # a page's own HTML (shards load on demand); BokehJS and MathJax are shared
 LOOPBACK = {"127.0.0.1", "localhost"}
 
 # Console errors that are not the book's fault, each with the reason it is harmless. Empty:
