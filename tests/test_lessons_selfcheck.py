@@ -2,6 +2,7 @@
 each question states is checked here by computation or by experiment."""
 
 import itertools
+import json
 import math
 import re
 
@@ -34,7 +35,8 @@ def test_every_chapter_has_at_least_three_questions_with_explanations():
         questions = selfcheck.questions(chapter)
         assert len(questions) >= 3, chapter
         for q in questions:
-            assert q["question"] and "$" not in q["question"]  # no TeX: JupyterLab would show it raw
+            # no TeX anywhere: jupyterquiz runs without MathJax (see selfcheck's docstring)
+            assert q["question"] and "$" not in json.dumps(q)
             if q["type"] == "multiple_choice":
                 assert sum(a["correct"] for a in q["answers"]) == 1, q["question"]
                 assert len(q["answers"]) >= 3
@@ -62,6 +64,7 @@ def test_html_has_one_container_per_question_and_nothing_from_another_site():
     assert repr(check) == "SelfCheck('backprop', 3 questions)"
     assert page.count('class="gw-quiz"') == 3
     assert "://" not in page and "cdn" not in page.lower()
+    assert "var MathJax;" in page  # jupyterquiz never sees the page's MathJax
     assert page.count("<script>") == 1 and "</script>" not in page[: page.index("<script>")]
     assert re.search(r"var QUESTIONS = \{.*\};", page)
 

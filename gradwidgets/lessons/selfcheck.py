@@ -3,10 +3,12 @@
 The questions live in ``selfchecks.json`` (one list per chapter, in jupyterquiz's format). They
 are drawn by jupyterquiz's own JavaScript and CSS, read from the installed package and inlined
 into a ``text/html`` output: the static book executes it as it loads, JupyterLab when the cell
-runs, and nothing is fetched from another site. Two changes to jupyterquiz's behaviour, both
-about MathJax: the questions are drawn once the page's MathJax has started (jupyterquiz reads
-``MathJax.version`` as soon as the page defines ``window.MathJax``, which the book does before
-MathJax has loaded), and its fallback that loads MathJax from a CDN is disabled.
+runs, and nothing is fetched from another site. One change to jupyterquiz's behaviour: it
+never sees the page's MathJax. jupyterquiz reads ``MathJax.version`` whenever a global
+``MathJax`` exists, and both the book (a configuration object, until MathJax has loaded) and
+JupyterLab 4 (an object without ``version``) define one without it: each answer then logged a
+TypeError. Its code runs in a closure where ``MathJax`` is undefined, so the questions hold plain
+text and Unicode, no TeX; its fallback that loads MathJax from a CDN is removed as well.
 """
 
 from __future__ import annotations
@@ -45,25 +47,20 @@ HIDDEN_RADIO = (
 
 _START = """
 var roots = %(ids)s, tries = 0;
-function draw() {
+function start() {
+  var missing = roots.filter(function (id) { return !document.getElementById(id); });
+  if (missing.length && tries++ < 600) { setTimeout(start, 50); return; }
   roots.forEach(function (id) {
     var root = document.getElementById(id);
-    if (root.dataset.drawn) return;
+    if (!root || root.dataset.drawn) return;
     root.dataset.drawn = "1";
     show_questions(QUESTIONS[id], root);
   });
 }
-function start() {
-  var mj = window.MathJax;
-  var missing = roots.some(function (id) { return !document.getElementById(id); });
-  var starting = mj && !(mj.startup && mj.startup.promise);
-  if ((missing || starting) && tries++ < 600) { setTimeout(start, 50); return; }
-  if (missing) { console.warn("self-check: containers not found"); return; }
-  if (starting && !mj.version) { delete window.MathJax; mj = undefined; }  // MathJax never came
-  if (mj && mj.startup && mj.startup.promise) mj.startup.promise.then(draw); else draw();
-}
 start();
 """
+"""Draws each question into its container once the containers are in the page (in JupyterLab
+the output's script can run before its HTML is attached)."""
 
 
 def chapters() -> list[str]:
@@ -123,7 +120,8 @@ class SelfCheck:
         divs = "".join(f'<div class="gw-quiz" id="{i}" {attrs}></div>' for i in self.ids())
         by_id = {i: [q] for i, q in zip(self.ids(), self.questions, strict=True)}
         body = (
-            "var QUESTIONS = "
+            "var MathJax;  // the one jupyterquiz sees: none (the questions hold no TeX)\n"
+            + "var QUESTIONS = "
             + json.dumps(by_id).replace("</", "<\\/")
             + ";\n"
             + quiz_script(root)
