@@ -240,7 +240,7 @@ def test_grad_scaler_skips_halves_and_grows():
     scaler.scale((w * float("inf")).sum()).backward()
     scaler.step(opt)
     scaler.update()
-    assert float(w) == 1.0 and scaler.get_scale() == 512.0
+    assert float(w.detach()) == 1.0 and scaler.get_scale() == 512.0
 
 
 def test_lstm_forget_gate_starts_near_one_half():
