@@ -159,7 +159,7 @@ def activation_figure(curve_source: ColumnDataSource, hist_source: ColumnDataSou
         )
         _legend(fig, items)
         panels.append(style(fig, height=230))
-    panels[0].title.text = "Activation function and where the pre-activations fall"
+    panels[0].title.text = "The activation and where z falls"
     return column(*panels, sizing_mode="stretch_width")
 
 

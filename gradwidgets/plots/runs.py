@@ -87,8 +87,6 @@ def curves_figure(
         items.append(LegendItem(label=label, renderers=[line]))
     _legend(fig, items)
     fig.xaxis.axis_label, fig.yaxis.axis_label = x_label, y_label
-    if log_y:
-        fig.yaxis.minor_tick_line_color = None
     return style(fig, height=height)
 
 
