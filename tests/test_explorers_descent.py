@@ -44,7 +44,7 @@ def test_at_lr_1_05_the_plot_marks_where_the_run_leaves_it():
     assert f"leaves the plot at step {step}" in result.status and f"Final w = {final:.4g}" in result.status
     sources = {k: ColumnDataSource(v) for k, v in result.data.items()}
     descent = ex.figures(sources).children[0]
-    assert descent.x_range.range_padding == 0 and descent.y_range.range_padding == 0
+    assert descent.x_range.range_padding == 0 and descent.y_range.start == 0
     labels = [a for a in descent.center if isinstance(a, LabelSet)]
     assert labels and labels[0].source is sources["exit"]
     assert descent.legend[0] in descent.above  # the legend sits above the plot, off the step lines

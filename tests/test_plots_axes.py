@@ -68,6 +68,9 @@ def test_a_loss_axis_under_two_decades_gets_1_2_5_labels(page):
     assert _labels(page, log_formatter(), ticks) == ["0.05", "0.1", "0.2", "0.5"]
     assert len(_ticks(page, log_ticker(height=250), 3.0, 9.0)) >= 4  # under 0.7 decade: 3, 4, ..., 9
     assert _labels(page, log_formatter(), [2e-6, 1e-5, 5e-5]) == ["2×10⁻⁶", "10⁻⁵", "5×10⁻⁵"]
+    flat = _ticks(page, log_ticker(height=250), 0.685, 0.755)  # a loss stuck near ln 2
+    assert len(flat) >= 3 and all(0.685 <= t <= 0.755 for t in flat)
+    assert len(set(_labels(page, log_formatter(), flat))) == len(flat)
 
 
 def test_short_labels_stay_short_and_distinct(page):

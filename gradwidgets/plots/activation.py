@@ -144,7 +144,7 @@ def activation_figure(curve_source: ColumnDataSource, hist_source: ColumnDataSou
             fig.xaxis.axis_label = "pre-activation z"
             items.append(_item("max f′", peak))
         items += [
-            _item("pre-activations z (hatched: beyond ±6)", hist),
+            _item("z (hatched: |z|>6)", hist),
             _item("saturated", shade),
         ]
         fig.add_tools(

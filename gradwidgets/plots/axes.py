@@ -24,50 +24,47 @@ BORDER_LEFT = 76
 """Pixels left of every frame: room for ``10⁻²⁰`` or ``2.5e21`` and the axis label, so that
 figures stacked one above another keep their frames' left edges in line."""
 
-_DECADES_JS = """
+_LOG_TICKS_JS = """
 const lo = Math.min(cb_data.start, cb_data.end), hi = Math.max(cb_data.start, cb_data.end);
-if (!(lo > 0) || !Number.isFinite(hi)) { return []; }
-const a = Math.log10(lo), b = Math.log10(hi), span = b - a;
-const out = [];
-const keep = (t) => t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9);
-if (span < 2) {
-  const ms = span < 0.7 ? [1, 2, 3, 4, 5, 6, 7, 8, 9] : [1, 2, 5];
-  for (let e = Math.floor(a); e <= Math.ceil(b); e++) {
-    for (const m of ms) { const t = Number((m * 10 ** e).toPrecision(12)); if (keep(t)) { out.push(t); } }
+const ticks = (() => {
+  if (!(lo > 0) || !Number.isFinite(hi)) { return {major: [], step: 0}; }
+  const a = Math.log10(lo), b = Math.log10(hi);
+  const keep = (t) => t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9);
+  const pow = (m, e) => Number((m * 10 ** e).toPrecision(12));
+  // the densest of 1..9, 1-2-5, 1-3 per decade that fits
+  for (const ms of [[1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 5], [1, 3]]) {
+    const out = [];
+    for (let e = Math.floor(a); e <= Math.ceil(b); e++) {
+      for (const m of ms) { if (keep(pow(m, e))) { out.push(pow(m, e)); } }
+    }
+    if (out.length < 3) {  // under a decade with fewer than three: evenly spaced ticks
+      const raw = (hi - lo) / 5, unit = 10 ** Math.floor(Math.log10(raw));
+      const nice = [1, 2, 5, 10].map((m) => m * unit).find((s) => s >= raw * (1 - 1e-9));
+      const lin = [];
+      for (let k = Math.ceil(lo / nice); k * nice <= hi * (1 + 1e-9); k++) { lin.push(pow(k, 0) * nice); }
+      return {major: lin.map((t) => Number(t.toPrecision(12))), step: 0};
+    }
+    if (out.length <= max_labels) { return {major: out, step: 0}; }
   }
-  if (out.length >= 3) { return out; }
-  const raw = (hi - lo) / 4, unit = 10 ** Math.floor(Math.log10(raw));  // too short: linear ticks
-  const nice = [1, 2, 5, 10].map((m) => m * unit).find((s) => s >= raw);
-  const lin = [];
-  for (let t = Math.ceil(lo / nice) * nice; t <= hi * (1 + 1e-9); t += nice) {
-    lin.push(Number(t.toPrecision(12)));
+  // every decade, or every 2nd, 3rd, ... at multiples of the step
+  let step = 1;
+  for (const s of [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 25, 30, 50, 100]) {
+    step = s;
+    if (Math.floor(b / s) - Math.ceil(a / s) + 1 <= max_labels) { break; }
   }
-  return lin;
-}
-let step = 1;
-for (const s of [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 25, 30, 50, 100]) {
-  step = s;
-  if (Math.floor(b / s) - Math.ceil(a / s) + 1 <= max_labels) { break; }
-}
-for (let e = Math.ceil(a / step) * step; e <= b + 1e-9; e += step) {
-  const t = Number((10 ** e).toPrecision(12));
-  if (keep(t)) { out.push(t); }
-}
+  const major = [];
+  for (let e = Math.ceil(a / step) * step; e <= b + 1e-9; e += step) {
+    if (keep(pow(1, e))) { major.push(pow(1, e)); }
+  }
+  const minor = [];
+  for (let e = Math.ceil(a); step > 1 && e <= Math.floor(b); e++) {
+    if (!major.includes(pow(1, e))) { minor.push(pow(1, e)); }
+  }
+  return {major, minor, step};
+})();
 """
-_MAJOR_JS = _DECADES_JS + "return out;"
-_MINOR_JS = (
-    _DECADES_JS
-    + """
-if (step === 1) { return []; }
-const major = new Set(out);
-const minor = [];
-for (let e = Math.ceil(a); e <= Math.floor(b); e++) {
-  const t = Number((10 ** e).toPrecision(12));
-  if (!major.has(t)) { minor.push(t); }
-}
-return minor;
-"""
-)
+_MAJOR_JS = _LOG_TICKS_JS + "return ticks.major;"
+_MINOR_JS = _LOG_TICKS_JS + "return ticks.minor ?? [];"
 
 LOG_LABEL_JS = """
 const SUP = {"-": "⁻", "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶",
@@ -113,10 +110,10 @@ def log_ticker(height: int) -> CustomJSTicker:
     ----------
     height : int
         The figure's height; the axis gets at most ``max(4, (height - 70) // LABEL_SPACING)``
-        labels, at multiples of 1, 2, 3, 4, 5, 6, 10, ... decades (the first step that fits),
-        with the decades between them as minor ticks. Under two decades: 1, 2, 5 in each decade
-        (every integer mantissa under 0.7 decade), or evenly spaced ticks (0.69, 0.7, 0.71)
-        when those give fewer than three.
+        labels: the densest of 1..9, 1-2-5 or 1-3 in each decade that fits; else every decade,
+        or every 2nd, 3rd, ... at multiples of that step (the first that fits), the decades
+        between them as minor ticks; evenly spaced ticks (0.69, 0.7, 0.71) on an axis so short
+        that the mantissas give fewer than three.
 
     Returns
     -------

@@ -51,15 +51,15 @@ def descent_exit_columns(w, loss, view: tuple[float, float, float]) -> dict[str,
     dict of str to numpy.ndarray
         ``step`` (the first step out of view), ``x``, ``y`` (the point's position pulled back
         onto the view's edge), ``angle`` (of the arrowhead: pointing the way the run went),
-        ``align`` and ``label``: the step it left at and where the run ended (the last finite
-        weight).
+        ``dx`` (the label's offset in pixels, inward), ``align`` and ``label``: the step it
+        left at and where the run ended (the last finite weight).
     """
     w, loss = np.asarray(w, dtype=np.float64), np.asarray(loss, dtype=np.float64)
     lo, hi, top = (float(v) for v in view)
     out = ~(np.isfinite(w) & np.isfinite(loss)) | (w < lo) | (w > hi) | (loss > top)
     if not out.any():
         empty = np.zeros(0)
-        return {"step": empty, "x": empty, "y": empty, "angle": empty, "align": [], "label": []}
+        return {"step": empty, "x": empty, "y": empty, "angle": empty, "dx": empty, "align": [], "label": []}
     i = int(np.argmax(out))
     finite = np.flatnonzero(np.isfinite(w))
     last = int(finite[-1]) if finite.size else 0
@@ -73,6 +73,7 @@ def descent_exit_columns(w, loss, view: tuple[float, float, float]) -> dict[str,
         "x": np.array([x]),
         "y": np.array([y]),
         "angle": np.array([angle]),
+        "dx": np.array([10.0 if x < (lo + hi) / 2 else -10.0]),
         "align": ["left" if x < (lo + hi) / 2 else "right"],
         "label": [f"leaves at step {i}; {end}"],
     }
@@ -103,7 +104,7 @@ def descent_figure(
     fig = figure(title="Gradient descent on L(w)", tools=TOOLS_WITHOUT_BOX_ZOOM)
     curve = fig.line("w", "loss", source=curve_source, color=BLACK, line_width=2)
     fig.x_range = DataRange1d(renderers=[curve], range_padding=0)
-    fig.y_range = DataRange1d(renderers=[curve], start=0, range_padding=0)
+    fig.y_range = DataRange1d(renderers=[curve], start=0, range_padding=0.08)  # room for the marker
     steps = fig.line("w", "loss", source=path_source, color=BLUE, line_width=1.5, line_dash="dashed")
     dots = fig.scatter("w", "loss", source=path_source, color=VERMILLION, size=8)
     items = [_item("L(w)", curve), _item("steps", steps), _item("w after each step", dots)]
@@ -119,7 +120,8 @@ def descent_figure(
                 source=exit_source,
                 text_align="align",
                 text_baseline="top",
-                y_offset=-10,
+                x_offset="dx",
+                y_offset=-12,
                 text_color=VERMILLION,
                 text_font_size="12px",
             )

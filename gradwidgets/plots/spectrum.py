@@ -72,9 +72,7 @@ def spectrum_figure(cloud: ColumnDataSource, lines: ColumnDataSource) -> figure:
     fig = figure(title="Singular values of the product J_D ⋯ J_l", y_axis_type="log", tools=TOOLS)
     fig.add_layout(Span(location=1.0, dimension="width", line_color=BLACK, line_dash="dotted", line_width=1))
     fig.scatter("layer", "one", source=lines, size=1, line_color=None, fill_color=None)  # keeps 1 in range
-    fig.scatter(
-        "layer", "sigma", source=cloud, size=4, color=SKY, alpha=0.45, legend_label="all singular values"
-    )
+    fig.scatter("layer", "sigma", source=cloud, size=4, color=SKY, alpha=0.45, legend_label="every σ")
     fig.line(
         "layer",
         "bound",
