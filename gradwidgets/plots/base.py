@@ -83,7 +83,7 @@ def _legend(fig: figure, items: list[LegendItem]) -> None:
 
 def _layer_axis(fig: figure) -> None:
     """Integer x ticks (layers, time steps), as many as fit."""
-    fig.xaxis.ticker = BasicTicker(min_interval=1, desired_num_ticks=10)
+    fig.xaxis.ticker = BasicTicker(min_interval=1, desired_num_ticks=6)  # 6: legible on a phone too
 
 
 def _log_figure(title: str, x_label: str, y_label: str) -> figure:

@@ -142,7 +142,10 @@ def scaling_figure(sources) -> column:
         "share of entries",
         log_y=False,
     )
-    zeros.renderers[0].glyph.line_color = GREEN
+    for r in zeros.renderers:  # the line and its dots
+        r.glyph.line_color = GREEN
+        if hasattr(r.glyph, "fill_color"):
+            r.glyph.fill_color = GREEN
     zeros.y_range.start, zeros.y_range.end = -0.03, 1.03
     return stack(loss, scale, zeros)
 
