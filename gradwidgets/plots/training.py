@@ -168,7 +168,7 @@ def training_figure(
     before = bottom.line("rec_step", "y_before", source=norm_source, color=BLUE, line_width=2)
     dots = bottom.scatter("rec_step", "y_before", source=norm_source, color=BLUE, size=3)
     tips = [("step", "@rec_step{0}"), ("before clipping" if clipping else "‖∇L‖", "@norm_before{%.3e}")]
-    items = [LegendItem(label=value("gradient norm before clipping"), renderers=[before, dots])]
+    items = [LegendItem(label=value("before clipping"), renderers=[before, dots])]
     if clipping:
         after = bottom.line(
             "rec_step", "y_after", source=norm_source, color=ORANGE, line_width=2, line_dash="dashed"
