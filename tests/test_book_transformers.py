@@ -8,6 +8,7 @@ import torch
 
 from gradwidgets.lessons import (
     build_transformer,
+    copy_task,
     mean_ffn_grad_norms,
     residual_scales,
     reversal_task,
@@ -51,6 +52,20 @@ def test_post_ln_last_layer_gradient_is_larger_than_pre_ln_and_increasingly_with
     ratios = [_grads(L, False)[-1] / _grads(L, True)[-1] for L in DEPTHS]
     assert ratios[0] > 1.5
     assert ratios[0] < ratios[1] < ratios[2] and ratios[2] > 4
+
+
+def test_a_decoder_only_stack_keeps_the_comparison_at_the_output_end():
+    """'post-LN's last layer gets [2.1] times pre-LN's gradient with 6 layers and [6.0] times with
+    24, and pre-LN's shrinks with depth while post-LN's does not.' (causal mask, copy task of 8
+    tokens followed by themselves, eight initializations per depth)"""
+    X, y = copy_task()
+    assert X.shape[1] == 15 and torch.equal(y[:, :-1], X[:, 1:]) and torch.equal(y[:, 7:], X[:, :8])
+    post = [mean_ffn_grad_norms(L, False, seeds=8, causal=True)[-1] for L in DEPTHS]
+    pre = [mean_ffn_grad_norms(L, True, seeds=8, causal=True)[-1] for L in DEPTHS]
+    ratios = [a / b for a, b in zip(post, pre, strict=True)]
+    assert ratios[0] > 1.5 and ratios[2] > 4 and ratios[0] < ratios[1] < ratios[2]
+    assert pre[0] > pre[1] > pre[2]
+    assert min(post[1:]) >= 0.9 * post[0]  # post-LN's does not shrink
 
 
 def test_pre_ln_last_layer_shrinks_roughly_like_one_over_sqrt_depth():

@@ -51,3 +51,15 @@ def test_a_stalled_run_says_it_learned_nothing():
 def test_bad_arguments_name_themselves(factory, kwargs, arg):
     with pytest.raises(ValueError, match=arg):
         factory(**kwargs)
+
+
+def test_the_decoder_only_stack_is_the_causal_measurement():
+    ex = layer_norm_placement(depths=(4,), seeds=(2,), stacks=("encoder", "decoder-only"))
+    decoder = ex.run(ex.config(stack="decoder-only"))
+    encoder = ex.run(ex.config(stack="encoder"))
+    for label, pre in (("post-LN", False), ("pre-LN", True)):
+        expected = mean_ffn_grad_norms(4, pre, 2, causal=True)
+        np.testing.assert_allclose(decoder.data[label]["value"], expected, rtol=1e-6)
+        assert not np.allclose(encoder.data[label]["value"], expected)
+    with pytest.raises(ValueError, match="stacks"):
+        layer_norm_placement(stacks=("decoder",))

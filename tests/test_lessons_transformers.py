@@ -8,6 +8,7 @@ from torch import nn
 from gradwidgets.lessons.transformers import (
     TinyTransformer,
     build_transformer,
+    copy_task,
     ffn_grad_norms,
     mean_ffn_grad_norms,
     reversal_task,
@@ -84,3 +85,19 @@ def test_ffn_grad_norms_refuses_another_model():
     assert isinstance(build_transformer(1, False), TinyTransformer)
     with pytest.raises(ValueError, match="seeds"):
         mean_ffn_grad_norms(2, False, seeds=0)
+
+
+def test_a_causal_stack_masks_the_future():
+    X, _ = copy_task(n=4)
+    model = build_transformer(2, True, seq_len=X.shape[1], causal=True)
+    plain = build_transformer(2, True, seq_len=X.shape[1])
+    changed = X.clone()
+    changed[:, -1] = (changed[:, -1] + 1) % 8  # only the last token differs
+    with torch.no_grad():
+        assert torch.allclose(
+            model(X)[:, :-1], model(changed)[:, :-1], atol=1e-6
+        )  # earlier outputs never see it
+        assert not torch.allclose(plain(X)[:, :-1], plain(changed)[:, :-1], atol=1e-6)
+    assert "causal" in repr(model) and "causal" not in repr(plain)
+    with pytest.raises(ValueError, match="causal"):
+        build_transformer(2, True, causal="yes")

@@ -13,7 +13,7 @@ from ..lessons.warmup import unit_names, warmup_run
 from ..plots import gradient_heatmap_figure, stack, training_figure
 from ..plots.runs import curves_columns, curves_figure
 from ..widgets.explorer import Explorer, Result
-from ._args import MAX_STEPS, FactoryArgs, bools, ints, positives
+from ._args import MAX_STEPS, FactoryArgs, bools, ints, one_of, positives
 from ._common import control
 from .trainers import EMIT_EVERY, _status, _training_data
 
@@ -30,14 +30,22 @@ def _placement_status(post: np.ndarray, pre: np.ndarray) -> str:
     )
 
 
+STACKS = ("encoder", "decoder-only")
+"""The stacks :func:`layer_norm_placement` offers: no mask, or a causal mask in every layer."""
+
+
 def layer_norm_placement(
-    depths: Sequence[int] = (6, 12, 24), seeds: Sequence[int] = (1, 8), **defaults
+    depths: Sequence[int] = (6, 12, 24),
+    seeds: Sequence[int] = (1, 8),
+    stacks: Sequence[str] = ("encoder",),
+    **defaults,
 ) -> Explorer:
     """‖dL/dW2‖ of every layer's feed-forward output matrix at initialization, post-LN and pre-LN.
 
     One forward and backward pass of fresh :func:`~gradwidgets.lessons.transformers.build_transformer`
-    networks on the reversal task, averaged over the initializations of the first ``seeds``
-    seeds (:func:`~gradwidgets.lessons.transformers.mean_ffn_grad_norms`).
+    networks on the reversal task (or decoder-only stacks, with a causal mask, on the copy task),
+    averaged over the initializations of the first ``seeds`` seeds
+    (:func:`~gradwidgets.lessons.transformers.mean_ffn_grad_norms`).
 
     Parameters
     ----------
@@ -45,8 +53,10 @@ def layer_norm_placement(
         Encoder layers offered.
     seeds : sequence of int
         How many initializations to average, offered (1: one network, with its noise).
+    stacks : sequence of str
+        ``"encoder"`` (no mask) and/or ``"decoder-only"`` (a causal mask in every layer).
     **defaults
-        Starting values by control name (``depth``, ``seeds``).
+        Starting values by control name (``depth``, ``seeds``, ``stack``).
 
     Returns
     -------
@@ -55,14 +65,17 @@ def layer_norm_placement(
     args = FactoryArgs(layer_norm_placement)
     depths = args.choices("depths", depths, ints(1, MAX_LAYERS))
     seeds = args.choices("seeds", seeds, ints(1, 32))
-    args.defaults(defaults, depth=depths, seeds=seeds)
+    stacks = args.choices("stacks", stacks, one_of(STACKS))
+    args.defaults(defaults, depth=depths, seeds=seeds, stack=stacks)
     controls = (
         control("depth", "Layers", depths, defaults, 24),
         control("seeds", "Networks averaged", seeds, defaults, 8),
+        control("stack", "Stack", stacks, defaults, stacks[0]),
     )
 
     def compute(cfg, emit) -> Result:
-        grads = {nf: mean_ffn_grad_norms(cfg["depth"], nf, cfg["seeds"]) for nf in (False, True)}
+        causal = cfg["stack"] == "decoder-only"
+        grads = {nf: mean_ffn_grad_norms(cfg["depth"], nf, cfg["seeds"], causal) for nf in (False, True)}
         layer = np.arange(1, cfg["depth"] + 1)
         data = {PLACEMENT_LABELS[nf]: curves_columns(layer, g, log_y=False) for nf, g in grads.items()}
         return Result(data, _placement_status(grads[False], grads[True]))
@@ -83,7 +96,10 @@ def layer_norm_placement(
         controls,
         compute,
         figures,
-        description="One forward and backward pass of fresh transformers on the reversal task.",
+        description=(
+            "One forward and backward pass of fresh transformers on the reversal task (encoder) or the copy "
+            "task (decoder-only)."
+        ),
     )
 
 

@@ -1,7 +1,10 @@
-"""A small transformer encoder, post-LN or pre-LN, and the gradient each layer gets at initialization.
+"""A small transformer, post-LN or pre-LN, and the gradient each layer gets at initialization.
 
 The model is a stack of ``torch.nn.TransformerEncoderLayer`` (``norm_first`` chooses pre-LN)
-on a token task that needs attention: output the input sequence reversed. Every weight matrix
+on a token task that needs attention: output the input sequence reversed. With ``causal=True``
+every layer gets a causal mask (a token attends only to itself and earlier ones): a small
+decoder-only stack, as in GPT, trained to predict the next token of a sequence that repeats
+its first half (:func:`copy_task`). Every weight matrix
 inside the layers is drawn with Xavier's normal init and every bias there is zero, the setting of
 Xiong et al. (2020)'s analysis. :func:`ffn_grad_norms` measures ``||dL/dW2||`` of each layer's
 feed-forward output matrix (``linear2.weight``), the parameters that paper's Theorem 1 is about.
@@ -26,9 +29,18 @@ MAX_LAYERS = 64
 class TinyTransformer(nn.Module):
     """Token and position embeddings, ``num_layers`` encoder layers, a final LayerNorm for pre-LN, a head."""
 
-    def __init__(self, num_layers: int, norm_first: bool, d_model: int, nhead: int, vocab: int, seq_len: int):
+    def __init__(
+        self,
+        num_layers: int,
+        norm_first: bool,
+        d_model: int,
+        nhead: int,
+        vocab: int,
+        seq_len: int,
+        causal: bool = False,
+    ):
         super().__init__()
-        self.norm_first, self.vocab = norm_first, vocab
+        self.norm_first, self.vocab, self.causal = norm_first, vocab, causal
         self.embed = nn.Embedding(vocab, d_model)
         self.pos = nn.Parameter(0.02 * torch.randn(seq_len, d_model))
         self.layers = nn.ModuleList(
@@ -43,12 +55,14 @@ class TinyTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         h = self.embed(tokens) + self.pos[: tokens.shape[1]]
+        mask = nn.Transformer.generate_square_subsequent_mask(tokens.shape[1]) if self.causal else None
         for layer in self.layers:
-            h = layer(h)
+            h = layer(h, src_mask=mask, is_causal=self.causal)
         return self.head(self.final_norm(h))
 
     def extra_repr(self) -> str:
-        return f"{'pre' if self.norm_first else 'post'}-LN, {len(self.layers)} layers"
+        kind = ", causal (decoder-only)" if self.causal else ""
+        return f"{'pre' if self.norm_first else 'post'}-LN, {len(self.layers)} layers{kind}"
 
 
 def build_transformer(
@@ -59,6 +73,7 @@ def build_transformer(
     vocab: int = 8,
     seq_len: int = 8,
     seed: int = 0,
+    causal: bool = False,
 ) -> TinyTransformer:
     """A seeded :class:`TinyTransformer` with Xavier-normal weights and zero biases in its layers.
 
@@ -76,6 +91,8 @@ def build_transformer(
         Tokens and the longest sequence.
     seed : int
         Seed of the initialization.
+    causal : bool
+        True: a causal mask in every layer (a decoder-only stack).
 
     Returns
     -------
@@ -88,10 +105,11 @@ def build_transformer(
     if d_model % nhead:
         raise ValueError(f"d_model={d_model} is not allowed; it must be divisible by nhead={nhead}")
     vocab, seq_len = check_int("vocab", vocab, 2, 1024), check_int("seq_len", seq_len, 1, 1024)
+    causal = check_bool("causal", causal)
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(check_seed("seed", seed))
     try:
-        model = TinyTransformer(num_layers, norm_first, d_model, nhead, vocab, seq_len)
+        model = TinyTransformer(num_layers, norm_first, d_model, nhead, vocab, seq_len, causal)
         for name, p in model.layers.named_parameters():
             if p.dim() == 2:
                 nn.init.xavier_normal_(p)
@@ -117,6 +135,23 @@ def reversal_task(
     gen = torch.Generator().manual_seed(check_seed("seed", seed))
     X = torch.randint(0, vocab, (n, seq_len), generator=gen)
     return X, X.flip(1)
+
+
+def copy_task(n: int = 64, half: int = 8, vocab: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Next-token prediction on ``n`` random sequences of ``half`` tokens followed by themselves.
+
+    Returns
+    -------
+    (X, y) : tuple of torch.Tensor
+        Integer tensors of shape ``(n, 2 * half - 1)``: ``y`` is ``X`` shifted one token on. The
+        second half is predictable only by attending back to the first.
+    """
+    n, half = check_int("n", n, 1, 100_000), check_int("half", half, 1, 512)
+    vocab = check_int("vocab", vocab, 2, 1024)
+    gen = torch.Generator().manual_seed(check_seed("seed", seed))
+    first = torch.randint(0, vocab, (n, half), generator=gen)
+    tokens = torch.cat([first, first], dim=1)
+    return tokens[:, :-1], tokens[:, 1:]
 
 
 def token_loss(model: TinyTransformer, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -150,17 +185,28 @@ def ffn_grad_norms(model: TinyTransformer, X: torch.Tensor, y: torch.Tensor) -> 
     return LayerGrads(model.norm_first, np.array([float(g.norm()) for g in grads]), float(loss.detach()))
 
 
-def mean_ffn_grad_norms(num_layers: int, norm_first: bool, seeds: int = 4) -> np.ndarray:
+def mean_ffn_grad_norms(
+    num_layers: int, norm_first: bool, seeds: int = 4, causal: bool = False
+) -> np.ndarray:
     """:func:`ffn_grad_norms` averaged over the initializations of seeds ``0 .. seeds - 1``, on
-    :func:`reversal_task`'s default batch (computed once per process and argument)."""
+    :func:`reversal_task`'s default batch, or with ``causal`` a decoder-only stack on
+    :func:`copy_task`'s (computed once per process and argument)."""
     seeds = check_int("seeds", seeds, 1, 64)
     return _mean_ffn_grad_norms(
-        check_int("num_layers", num_layers, 1, MAX_LAYERS), check_bool("norm_first", norm_first), seeds
+        check_int("num_layers", num_layers, 1, MAX_LAYERS),
+        check_bool("norm_first", norm_first),
+        seeds,
+        check_bool("causal", causal),
     ).copy()
 
 
 @functools.cache
-def _mean_ffn_grad_norms(num_layers: int, norm_first: bool, seeds: int) -> np.ndarray:
-    X, y = reversal_task()
-    runs = [ffn_grad_norms(build_transformer(num_layers, norm_first, seed=s), X, y).w2 for s in range(seeds)]
+def _mean_ffn_grad_norms(num_layers: int, norm_first: bool, seeds: int, causal: bool) -> np.ndarray:
+    X, y = copy_task() if causal else reversal_task()
+    runs = [
+        ffn_grad_norms(
+            build_transformer(num_layers, norm_first, seed=s, seq_len=X.shape[1], causal=causal), X, y
+        ).w2
+        for s in range(seeds)
+    ]
     return np.mean(runs, axis=0)
