@@ -14,6 +14,19 @@ def test_norm_training_streams_partial_results():
     assert len(partials[0].data["loss"]["step"]) < len(final.data["loss"]["step"])
 
 
+def test_norm_training_trains_the_init_chosen():
+    kw = {**SMALL["norm_training"], "inits": ("xavier_normal", "kaiming_normal")}
+    ex = norm_training(**kw)
+    assert [c.name for c in ex.controls][-1] == "init"
+    cfg = {**ex.default_config, "activation": "relu", "norm": None, "residual": False}
+    xavier = ex.run({**cfg, "init": "xavier_normal"})
+    he = ex.run({**cfg, "init": "kaiming_normal"})
+    # the same network trained from He's scale starts with larger gradients in its first layers
+    first_xavier = xavier.data["heat"]["value"][xavier.data["heat"]["step"] == 0]
+    first_he = he.data["heat"]["value"][he.data["heat"]["step"] == 0]
+    assert first_he[0] > 5 * first_xavier[0]  # about 10x at depth 6
+
+
 def test_clipping_by_norm_bounds_the_recorded_norm():
     ex = clipping(**SMALL["clipping"])
     result = ex.run(ex.config(mode="norm", threshold=0.1))

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core.activations import ACTIVATIONS
 from ..core.history import History, StepRecord
+from ..core.inits import INITS
 from ..core.layers import reported_layers
 from ..core.models import NORMS, build_mlp, build_rnn
 from ..core.profile import gradient_profile
@@ -26,7 +27,7 @@ from ..plots import (
 )
 from ..widgets.explorer import Emit, Explorer, Result
 from ._args import MAX_DEPTH, MAX_SEQ_LEN, MAX_STEPS, FactoryArgs, bools, ints, one_of, positives
-from ._common import activation_labels, control, dataset, norm_labels, targets
+from ._common import activation_labels, control, dataset, init_labels, norm_labels, targets
 
 GUESSING = 0.9
 """A cross-entropy above this fraction of ln(classes) is no better than guessing."""
@@ -101,6 +102,7 @@ def norm_training(
     depths: Sequence[int] = (10, 30),
     steps: int = 150,
     lr: float = 0.1,
+    inits: Sequence[str] = ("xavier_normal",),
     **defaults,
 ) -> Explorer:
     """Train a deep MLP with and without normalization and skip connections, streaming the run.
@@ -113,9 +115,11 @@ def norm_training(
         Full-batch SGD steps (momentum 0.9) on the spirals.
     lr : float
         Learning rate.
+    inits : sequence of str
+        Initializations offered (``"kaiming_normal"`` beside Xavier gives ReLU its fair baseline).
     **defaults
-        Starting values by control name (``norm``, ``activation``, ``depth``). The ``residual``
-        control starts at the first of ``residual``.
+        Starting values by control name (``norm``, ``activation``, ``depth``, ``init``). The
+        ``residual`` control starts at the first of ``residual``.
 
     Returns
     -------
@@ -128,12 +132,14 @@ def norm_training(
     depths = args.choices("depths", depths, ints(1, MAX_DEPTH))
     args.value("steps", steps, ints(1, MAX_STEPS))
     args.value("lr", lr, positives())
-    args.defaults(defaults, norm=norms, residual=residual, activation=activations, depth=depths)
+    inits = args.choices("inits", inits, one_of(INITS))
+    args.defaults(defaults, norm=norms, residual=residual, activation=activations, depth=depths, init=inits)
     controls = (
         control("norm", "Normalization", norms, defaults, labels=norm_labels(norms)),
         control("residual", "Skip connections", residual, defaults),
         control("activation", "Activation", activations, defaults, labels=activation_labels(activations)),
         control("depth", "Depth", depths, defaults, depths[-1]),
+        control("init", "Init", inits, defaults, labels=init_labels(inits)),
     )
 
     def compute(cfg, emit):
@@ -141,6 +147,7 @@ def norm_training(
         model = build_mlp(
             cfg["depth"],
             width=32,
+            init=cfg["init"],
             activation=cfg["activation"],
             norm=cfg["norm"],
             residual=cfg["residual"],
