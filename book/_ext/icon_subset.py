@@ -8,6 +8,10 @@ pack cut down to the icons some page or theme script names (``fa-github``,
 scripts, which add the search dialog's icons). Font Awesome's own code is kept as it is, so
 the icons are drawn, restyled and replaced exactly as before. The theme's file is read from
 the theme, never from the output, so every build starts from the whole set.
+
+The theme's stylesheet also carries one ``.fa-NAME:before{content:"..."}`` rule per icon
+(86 kB) for drawing them with the web fonts, which the SVG script makes unneeded; the rules
+of icons no page shows are dropped from the output copy the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 SCRIPT = Path("_static") / "scripts" / "fontawesome.js"
+STYLESHEET = Path("_static") / "styles" / "pydata-sphinx-theme.css"
+GLYPH_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:before,)*\.fa-[a-z0-9-]+:before)\{content:"[^"]*"\}')
 PACK = re.compile(r"var p=\{")  # each icon pack is `var p={name:[w,h,[aliases],"code","path"],...}`
 KEY = re.compile(r'\s*(?:"([^"]+)"|([A-Za-z0-9_$]+))\s*:')
 CLASS = re.compile(r'class="([^"]*)"')
@@ -83,6 +89,16 @@ def subset_script(script: str, wanted: set[str]) -> tuple[str, set[str]]:
     return re.sub(r"\n//# sourceMappingURL=\S+\s*$", "\n", text), kept
 
 
+def subset_stylesheet(css: str, wanted: set[str]) -> str:
+    """``css`` without the glyph rules of icons that are not ``wanted``."""
+
+    def keep(match: re.Match) -> str:
+        names = re.findall(r"\.fa-([a-z0-9-]+):before", match.group(1))
+        return match.group(0) if wanted.intersection(names) else ""
+
+    return GLYPH_RULE.sub(keep, css)
+
+
 def used_icons(outdir: Path) -> set[str]:
     """The ``fa-*`` names in the written pages' classes and in the theme's other scripts."""
     names: set[str] = set()
@@ -95,27 +111,31 @@ def used_icons(outdir: Path) -> set[str]:
     return names
 
 
-def _theme_script(app: Sphinx) -> Path | None:
+def _theme_file(app: Sphinx, relative: Path) -> Path | None:
     for directory in app.builder.theme.get_theme_dirs():
-        path = Path(directory) / "static" / "scripts" / "fontawesome.js"
+        path = Path(directory) / "static" / relative.relative_to("_static")
         if path.is_file():
             return path
     return None
 
 
 def subset_fontawesome(app: Sphinx, exception: Exception | None) -> None:
-    """Write the cut-down ``fontawesome.js`` over the theme's copy in the output."""
+    """Write the cut-down ``fontawesome.js`` and stylesheet over the theme's copies in the output."""
     if exception is not None or app.builder.format != "html":
         return
-    source, target = _theme_script(app), Path(app.outdir) / SCRIPT
+    source, target = _theme_file(app, SCRIPT), Path(app.outdir) / SCRIPT
     if source is None or not target.exists():
         return
-    text, kept = subset_script(source.read_text(encoding="utf8"), used_icons(Path(app.outdir)))
+    wanted = used_icons(Path(app.outdir))
+    text, kept = subset_script(source.read_text(encoding="utf8"), wanted)
     if not kept:
         logger.warning("icon_subset: no Font Awesome icon found for the site", type="icon_subset")
         return
     target.write_text(text, encoding="utf8")
     logger.info("icon_subset: %s kept %d icons (%d bytes)", SCRIPT, len(kept), len(text.encode()))
+    css, css_target = _theme_file(app, STYLESHEET), Path(app.outdir) / STYLESHEET
+    if css is not None and css_target.exists():
+        css_target.write_text(subset_stylesheet(css.read_text(encoding="utf8"), wanted), encoding="utf8")
 
 
 def setup(app: Sphinx) -> dict:
