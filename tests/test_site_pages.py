@@ -61,8 +61,11 @@ OVERFLOW_JS = """() => {
   const article = document.querySelector("article.bd-article") || document.querySelector("main");
   if (!article) return ["no article or main element"];
   const col = article.getBoundingClientRect();
-  const sel = "table, div.math, mjx-container[display='true'], pre, figure, img, div.cell_output > div";
+  const sel = "table, div.math, mjx-container[display='true'], pre, figure, img, div.cell_output > div, " +
+    "code.literal";
   const out = [];
+  const page = document.documentElement;
+  if (page.scrollWidth > page.clientWidth + 1) out.push(`the page scrolls sideways: ${page.scrollWidth}px`);
   for (const el of article.querySelectorAll(sel)) {
     if (el.closest("[data-root-id]") || el.querySelector("[data-root-id]")) continue;
     const r = el.getBoundingClientRect();
