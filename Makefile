@@ -26,11 +26,13 @@ test: lint unit
 # -W fails the build on any warning. Output: _build/html. Sphinx does not repeat an unchanged
 # page's warnings, so a failed build deletes its environment: the next build re-reads every
 # page (executed cells still come from the cache) and fails again until the cause is fixed.
-# GRADWIDGETS_BAKE=1 makes each explorer also bake its static face (text/html) as it executes.
+# GRADWIDGETS_BAKE=1 makes each explorer also bake its static face (text/html) as it executes;
+# each setting's results go to a file in GRADWIDGETS_SHARDS, named by the setting and the code
+# that computes it (a rebuild computes only new names), and the pages load them on demand.
 # tools/stale_outputs.py forgets the executed outputs when gradwidgets/ changed since the last
 # build (jupyter-cache keys on the chapters' code alone).
 # One torch thread per kernel: the course's small models run faster so on 2 cores.
-BOOK_BUILD := GRADWIDGETS_BAKE=1 OMP_NUM_THREADS=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+BOOK_BUILD := GRADWIDGETS_BAKE=1 GRADWIDGETS_SHARDS=$(CURDIR)/_build/baked OMP_NUM_THREADS=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 BOOK_ENV := _build/.doctrees/environment.pickle
 CI_BOOK_CONFIG := _build/_config.ci.yml
 

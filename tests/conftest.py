@@ -1,7 +1,12 @@
-"""Shared fixtures: small seeded datasets."""
+"""Shared fixtures: small seeded datasets, the built book and its server on loopback."""
 
+import functools
+import http.server
 import importlib.util
+import shutil
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -97,3 +102,33 @@ def diverged():
     d = gw.make_dataset("regression", 128)
     model = gw.build_mlp(4, in_features=1, activation="relu", init="normal", init_scale=3.0)
     return gw.train(model, d.X, d.y, steps=50, lr=1.0)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """Build the book exactly as `make book` does (with forced execution when CI is set)."""
+    if shutil.which("make") is None:
+        pytest.fail("make is not installed; the book is built with `make book`")
+    run = subprocess.run(["make", "--no-print-directory", "book"], cwd=ROOT, capture_output=True, text=True)
+    if run.returncode != 0:
+        tail = (run.stdout + run.stderr)[-12000:]  # a failing cell's traceback is in there
+        pytest.fail(f"`make book` failed:\n{tail}")
+    return ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def server(built_book):
+    """The built site on 127.0.0.1, at a free port."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=built_book))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()

@@ -18,6 +18,7 @@ import gradwidgets as gw
 from gradwidgets.core import thresholds as th
 from gradwidgets.explorers.casestudies import cnn_flow, sequence_memory
 from gradwidgets.lessons.casestudies import build_cnn, build_sequence_model, input_grad_norms
+from gradwidgets.lessons.encoder import build_encoder, init_matrices
 from gradwidgets.lessons.rounding import unmoved_above
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "diagnose.md"
@@ -238,7 +239,7 @@ def test_cnn_remedies(chapter):
 
 def test_dead_channels_have_negative_biases(chapter):
     """'a channel with a negative bias then outputs 0 everywhere (every dead channel here has one).'"""
-    net = chapter["plain_cnn"](torch.nn.ReLU)
+    net = build_cnn(activation="relu")
     h, dead_count = chapter["images"], 0
     with torch.no_grad():
         for i, module in enumerate(net):
@@ -253,7 +254,7 @@ def test_dead_channels_have_negative_biases(chapter):
 def test_same_weights_different_activation(chapter):
     """'The first two networks above have exactly the same weights ... only the activation differs,
     and the first layer's share of the gradient differs by orders of magnitude.'"""
-    a, b = chapter["plain_cnn"](), chapter["plain_cnn"](torch.nn.ReLU)
+    a, b = build_cnn(), build_cnn(activation="relu")
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     v = chapter["variants"]
     ratio = (
@@ -269,11 +270,11 @@ def test_lstm_weight_gradient_comes_from_the_last_steps(chapter):
     """'the LSTM's |dL/dW| adds up the contributions of every step, the last few steps dominate it'
     (the gradient with back-propagation cut after the last 10 steps is nearly the whole of it)."""
     net, seq = chapter["lstm_net"], chapter["seq"]
-    weights = [net.lstm.weight_ih_l0, net.lstm.weight_hh_l0]
+    weights = [net.rnn.weight_ih_l0, net.rnn.weight_hh_l0]
     full = torch.autograd.grad(F.mse_loss(net(seq.X), seq.y), weights)
     with torch.no_grad():
-        _, state = net.lstm(seq.X[:, :90])
-    out, _ = net.lstm(seq.X[:, 90:], state)
+        _, state = net.rnn(seq.X[:, :90])
+    out, _ = net.rnn(seq.X[:, 90:], state)
     last = torch.autograd.grad(F.mse_loss(net.head(out[:, -1]), seq.y), weights)
     for a, b in zip(full, last, strict=True):
         assert float((a - b).norm() / a.norm()) < 0.05
@@ -285,13 +286,13 @@ def test_lstm_report_flags_the_lstm_through_time(chapter):
     vanishing'; 'The first step's hidden state receives {lstm_h_first}'; with forget bias 3 'the
     report agrees'."""
     r = chapter["lstm_report"]
-    assert r.layer_types == ("LSTM", "Linear") and r.flagged("vanishing") == ("lstm",)
+    assert r.layer_types == ("LSTM", "Linear") and r.flagged("vanishing") == ("rnn",)
     g = r.profile.weight_grad_norm
     assert g[0] > 1e-2 * g[1]  # the weight gradients alone raise nothing
     h = r.profile.time_grad_norm
     assert len(h) == 100 and h[0] / h.max() < 1e-4
     assert chapter["glued"]["lstm_h_first"] == f"{h[0] / h.max():.0e}"
-    assert "Through time in lstm: |dL/dh_t| at the first of 100 steps" in " ".join(r.notes)
+    assert "Through time in rnn: |dL/dh_t| at the first of 100 steps" in " ".join(r.notes)
     assert chapter["open_gate"].healthy
 
 
@@ -303,11 +304,11 @@ def test_lstm_gradient_vanishes_through_time(chapter):
     net, seq = chapter["lstm_net"], chapter["seq"]
     assert seq.X.shape[1:] == (100, 2)
     bound = 1 / 32**0.5
-    assert all(float(p.detach().abs().max()) <= bound for p in net.lstm.parameters())
+    assert all(float(p.detach().abs().max()) <= bound for p in net.rnn.parameters())
     gates = []  # the forget gate at every step, from the LSTM's own equations
     H, h, c = 32, torch.zeros(64, 32), torch.zeros(64, 32)
-    w_ih, w_hh = net.lstm.weight_ih_l0.detach(), net.lstm.weight_hh_l0.detach()
-    b = (net.lstm.bias_ih_l0 + net.lstm.bias_hh_l0).detach()
+    w_ih, w_hh = net.rnn.weight_ih_l0.detach(), net.rnn.weight_hh_l0.detach()
+    b = (net.rnn.bias_ih_l0 + net.rnn.bias_hh_l0).detach()
     for t in range(100):
         i, f, g_, o = (seq.X[:, t] @ w_ih.T + h @ w_hh.T + b).split(H, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g_)
@@ -315,7 +316,7 @@ def test_lstm_gradient_vanishes_through_time(chapter):
         gates.append(torch.sigmoid(f))
     assert float(torch.stack(gates).mean()) == pytest.approx(0.5, abs=0.05)
     with torch.no_grad():
-        out, _ = net.lstm(seq.X)
+        out, _ = net.rnn(seq.X)
     torch.testing.assert_close(out[:, -1], h, rtol=1e-4, atol=1e-5)  # the equations are PyTorch's
     g = chapter["default_lstm"]
     assert len(g) == 100
@@ -387,7 +388,12 @@ def test_normal_init_explodes_and_xavier_fixes_it(chapter):
     assert good.healthy
     advice = bad.remedies[0].advice
     assert advice.startswith("the weights are too large:") and "lower the init scale" in advice
-    gains = [float(lr.weights[0].detach().std()) * lr.weights[0].shape[1] ** 0.5 for lr in bad.profile.layers]
+    exploding = set(bad.flagged("exploding"))  # the advice names the largest among these
+    gains = [
+        float(lr.weights[0].detach().double().std()) * lr.weights[0].shape[1] ** 0.5
+        for name, lr in zip(bad.profile.layer_names, bad.profile.layers, strict=True)
+        if name in exploding
+    ]
     assert f"std(W) x sqrt(fan_in) = {max(gains):.3g}" in advice  # N(0, 1): sqrt(fan_in) itself
 
 
@@ -403,12 +409,12 @@ def test_attention_outputs_grow_by_n(chapter):
 
 def test_attention_becomes_one_hot(chapter):
     """'Queries and keys grow the same way, so the attention weights become nearly one-hot'."""
-    model = chapter["init_matrices"](chapter["TinyTransformer"](), torch.nn.init.normal_)
+    model = init_matrices(build_encoder(), torch.nn.init.normal_)
     block, tokens = model.encoder.layers[0], chapter["tokens"]
     x = block.norm1(tokens)
     with torch.no_grad():
         _, weights = block.self_attn(x, x, x, need_weights=True, average_attn_weights=False)
-        _, default = chapter["TinyTransformer"]().encoder.layers[0].self_attn(x, x, x, need_weights=True)
+        _, default = build_encoder().encoder.layers[0].self_attn(x, x, x, need_weights=True)
     assert float(weights.max(-1).values.mean()) > 0.9
     assert float(default.max(-1).values.mean()) < 0.5
 

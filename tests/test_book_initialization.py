@@ -2,6 +2,7 @@
 
 import functools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -500,3 +501,25 @@ def test_leaky_relu_gain():
     a = 0.01
     assert gw.ACTIVATIONS["leaky_relu"].gain == pytest.approx(math.sqrt(2 / (1 + a**2)))
     assert torch.nn.init.calculate_gain("leaky_relu", a) == pytest.approx(math.sqrt(2 / (1 + a**2)))
+
+
+def test_exercise_remedy_in_plain_pytorch_xavier_clears_both_flags():
+    """Exercise 'Apply a remedy in your own code': 'LeCun's or Xavier's scale: in the square hidden
+    layers both are Var(W) = 1/n, and torch.nn.init.xavier_normal_ draws it ... The first report flags
+    most layers as exploding and saturated; the second has no flag.' (Run on the chapter's own cells.)"""
+    import jupytext
+
+    chapter = Path(__file__).resolve().parents[1] / "book" / "initialization.md"
+    X, y = _batch()
+    ns = {"gw": gw, "torch": torch, "X": X, "y": y, "print": lambda *a, **k: None}
+    cells = [c.source for c in jupytext.read(chapter).cells if c.cell_type == "code"]
+    for source in cells:
+        if "def tanh_stack" in source or "fixed_tanh =" in source:
+            exec(compile(source, str(chapter), "exec"), ns)
+    bad = gw.diagnose(ns["tanh_stack"](torch.nn.init.normal_), X, y)
+    layers = len(bad.profile.layer_names)
+    assert len(bad.flagged("exploding")) > layers / 2 and len(bad.flagged("saturated")) > layers / 2
+    assert ns["fixed_tanh"].healthy
+    weight = ns["tanh_stack"](torch.nn.init.xavier_normal_)[2].weight
+    assert gw.INITS["xavier_normal"].variance(64, 64, gain=1.0) == pytest.approx(1 / 64)
+    assert float(weight.detach().var()) == pytest.approx(1 / 64, rel=0.1)

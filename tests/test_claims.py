@@ -85,6 +85,7 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 TESTS = Path(__file__).resolve().parent
 CHAPTER_TESTS = {
     "how-to-use": "test_book_howto.py",
+    "primer": "test_book_primer.py",
     "backprop": "test_book_backprop.py",
     "vanishing-exploding": "test_book_vanishing.py",
     "activations": "test_book_activations.py",

@@ -1,5 +1,6 @@
 """python -m gradwidgets report MODULE:FACTORY: the real command in a subprocess, errors in-process."""
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -146,9 +147,17 @@ def factories(tmp_path):
     return tmp_path
 
 
+def _default_sigint() -> None:
+    # a shell without job control starts background commands with SIGINT ignored, and Python
+    # keeps an ignored SIGINT ignored: Ctrl+C then never reaches the CLI (seen under `make test &`)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run(args, cwd):
     cmd = [sys.executable, "-m", "gradwidgets", "report", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=300, preexec_fn=_default_sigint
+    )
 
 
 def test_report_and_html_page(factories):

@@ -1,6 +1,7 @@
 """gradwidgets.plots.descent: the descent on a one-weight loss, alone and above its training curves."""
 
 import numpy as np
+import pytest
 from bokeh.models import ColumnDataSource
 
 from gradwidgets import plots
@@ -44,3 +45,17 @@ def test_descent_training_figure_stacks_the_descent_above_the_run():
     assert {r.data_source for r in top.renderers} >= {sources["loss"], sources["diverged"]}
     assert layout.sizing_mode == "stretch_width"
     assert plots.descent_training_figure is descent_training_figure
+
+
+def test_exit_columns_mark_the_first_step_out_of_view_on_its_edge():
+    from gradwidgets.plots.descent import descent_exit_columns
+
+    cols = descent_exit_columns([-1.0, 4.0, -6.0, 30.0], [9.0, 4.0, 64.0, 900.0], view=(-1.5, 5.5, 12.6))
+    assert cols["step"].tolist() == [2.0]  # w = -6 is left of the view
+    assert cols["x"].tolist() == [-1.5] and cols["y"].tolist() == [12.6]  # pulled onto the corner
+    assert cols["angle"][0] == pytest.approx(np.pi / 2) and cols["align"] == ["left"]  # points left
+    assert cols["label"] == ["leaves at step 2; w = 30 at step 3"]
+    cols = descent_exit_columns([-1.0, 4.0, np.inf], [9.0, 4.0, np.nan], view=(-1.5, 5.5, 12.6))
+    assert cols["step"].tolist() == [2.0] and cols["label"] == ["leaves at step 2; then not finite"]
+    assert descent_exit_columns([0.0, 1.0], [4.0, 1.0], view=(-1.5, 5.5, 12.6))["step"].size == 0
+    assert plots.descent_exit_columns is descent_exit_columns

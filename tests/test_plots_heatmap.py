@@ -93,6 +93,7 @@ def test_heatmap_figure_has_a_fixed_color_scale(clipped_history):
     mapper = fig.select_one({"type": LinearColorMapper})
     assert (mapper.low, mapper.high) == (plots.HEATMAP_LOW, plots.HEATMAP_HIGH) == (-8, 4)
     assert mapper.nan_color in PALETTE
-    assert any(isinstance(a, ColorBar) for a in fig.right)
+    # above, not right: the frame keeps the width of the training plots stacked above it
+    assert any(isinstance(a, ColorBar) for a in fig.above) and not fig.right
     assert all(r.data_source is source for r in fig.renderers)
     assert any("@name" in str(h.tooltips) for h in fig.select({"type": HoverTool}))

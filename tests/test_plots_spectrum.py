@@ -10,7 +10,7 @@ from gradwidgets import plots
 from gradwidgets.explorers import spectrum as spectrum_explorer
 from gradwidgets.lessons import JacobianSpectrum
 from gradwidgets.plots.spectrum import plot_spectrum, spectrum_columns, spectrum_figure
-from gradwidgets.plots.theme import PALETTE, TOOLS
+from gradwidgets.plots.theme import LEGEND_ROW, PALETTE, TOOLS
 
 
 @pytest.fixture
@@ -80,7 +80,8 @@ def test_figure_binds_both_sources_on_a_log_axis(spectrum):
 def test_plot_spectrum_serializes_and_replacing_data_keeps_it_valid(spectrum):
     fig = plot_spectrum(spectrum)
     json_item(fig)
-    assert fig.sizing_mode == "stretch_width" and fig.height == 380
+    rows = -(-len(fig.legend[0].items) // fig.legend[0].ncols)  # wrapped to a phone's width
+    assert fig.sizing_mode == "stretch_width" and fig.height == 380 + (rows - 1) * LEGEND_ROW
     cloud = next(r.data_source for r in fig.renderers if "sigma" in r.data_source.data)
     cloud.data = {"layer": np.zeros(0), "sigma": np.zeros(0)}  # another spectrum's (empty) cloud
     json_item(fig)

@@ -15,7 +15,7 @@ def _project(tmp_path):
     (tmp_path / "gradwidgets" / "explorers" / "flow.py").write_text("B = 2\n")
     (tmp_path / "constraints.txt").write_text("torch==2.13.0\n")
     build = tmp_path / "_build"
-    for name in (".jupyter_cache", ".doctrees", "html"):
+    for name in (".jupyter_cache", ".doctrees", "html", "baked"):
         (build / name).mkdir(parents=True)
     return build
 
@@ -30,7 +30,7 @@ def test_outputs_are_kept_while_the_package_is_unchanged(tool, tmp_path):
     for name in (".jupyter_cache", ".doctrees"):
         (build / name).mkdir()
     assert tool.forget_if_stale(build, tmp_path) == []
-    assert _outputs(build) == [".doctrees", ".jupyter_cache", "html"]
+    assert _outputs(build) == [".doctrees", ".jupyter_cache", "baked", "html"]
 
 
 @pytest.mark.parametrize("edit", ["gradwidgets/explorers/flow.py", "constraints.txt"])
@@ -41,5 +41,14 @@ def test_an_edit_to_the_package_or_the_pins_forgets_the_executed_outputs(tool, t
         (build / name).mkdir()
     (tmp_path / edit).write_text("changed\n")
     assert tool.forget_if_stale(build, tmp_path) == [".jupyter_cache", ".doctrees"]
-    assert _outputs(build) == ["html"]  # the pages stay until the build rewrites them
+    assert _outputs(build) == ["baked", "html"]  # the pages stay until the build rewrites them
     assert tool.forget_if_stale(build, tmp_path) == []
+
+
+def test_outputs_naming_shards_that_are_gone_are_forgotten(tool, tmp_path):
+    build = _project(tmp_path)
+    tool.forget_if_stale(build, tmp_path)
+    for name in (".jupyter_cache", ".doctrees"):
+        (build / name).mkdir()
+    (build / "baked").rmdir()  # the explorers' results the cached pages name
+    assert tool.forget_if_stale(build, tmp_path) == [".jupyter_cache", ".doctrees"]

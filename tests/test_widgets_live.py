@@ -255,3 +255,14 @@ def test_a_keyboard_interrupt_in_the_worker_ends_in_a_status_and_the_panel_keeps
     expected = _compute({"depth": 8, "activation": "tanh"}, None).data["g"]["value"]
     np.testing.assert_array_equal(panel.sources["g"].data["value"], expected)
     assert "first/last" in panel.status.value
+
+
+def test_a_control_with_a_single_choice_is_not_shown():
+    controls = (Control("depth", "Depth", (2, 4), 2), Control("activation", "Activation", ("tanh",)))
+
+    def compute(cfg, emit):
+        return _compute({**cfg, "activation": "tanh"}, emit)
+
+    panel = Explorer("single", "Single", controls, compute, _figures).live()
+    shown = panel.widget.children[1].children
+    assert panel.controls["depth"] in shown and panel.controls["activation"] not in shown

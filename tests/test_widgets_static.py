@@ -1,83 +1,196 @@
 """The static face: precomputed results switched by Bokeh widgets in the browser, no kernel."""
 
+import functools
+import http.server
+import threading
+
 import numpy as np
 import pytest
 from _browser import MODEL_ATTR_JS, SOURCE_COLUMN_JS, browser_page
 from bokeh.embed import json_item
-from bokeh.models import ColumnDataSource, CustomJS
-from test_widgets_explorer import _compute, make
+from bokeh.models import ColumnDataSource, CustomJS, RadioButtonGroup, Select, Slider
+from test_widgets_explorer import _compute, _figures, make
 
-from gradwidgets.widgets.static import compact, pack, save_html, unpack
+import gradwidgets.explorers.flow as flow_module
+from gradwidgets.explorers import gradient_flow
+from gradwidgets.widgets import Control, Explorer
+from gradwidgets.widgets.shards import read_script, unpack
+from gradwidgets.widgets.static import save_html
 
-
-def test_compact_stores_float32_and_text():
-    out = compact({"a": np.arange(3.0), "b": np.array(["x", "y", "z"]), "c": np.arange(3)})
-    assert out["a"].dtype == np.float32 and out["c"].dtype == np.int32 and out["b"] == ["x", "y", "z"]
-
-
-def test_compact_keeps_float64_where_float32_would_show_inf_or_zero():
-    out = compact(
-        {
-            "big": np.array([1.0, 1e45]),
-            "tiny": np.array([1.0, 1e-42]),
-            "bad": np.array([np.nan, np.inf, 0.0, 2.0]),
-        }
-    )
-    assert out["big"].dtype == np.float64 and np.isfinite(out["big"]).all()
-    assert out["tiny"].dtype == np.float64 and out["tiny"][1] == 1e-42
-    assert out["bad"].dtype == np.float32  # non-finite values and zeros are what they are
+SET_VALUE_JS = """([name, value]) => {
+  for (const doc of Bokeh.documents) {
+    const m = doc.get_model_by_name(name);
+    if (m) { m.value = value; return true; }
+  }
+  return false;
+}"""
 
 
-def test_bake_precomputes_every_grid_point():
-    layout = make().static()
-    callbacks = [m for m in layout.references() if isinstance(m, CustomJS)]
+def _callback(layout) -> CustomJS:
+    callbacks = {m for m in layout.references() if isinstance(m, CustomJS) and "index" in m.args}
     assert len(callbacks) == 1
-    # one string, which BokehJS does not decode before drawing (the callback parses it)
-    assert isinstance(callbacks[0].args["baked"], str)
-    baked = unpack(callbacks[0].args["baked"])
-    store, tables = baked["store"], baked["tables"]
-    assert len(store) == 12  # 16 grid points minus the 4 'boom' ones, which carry only a status
-    assert set(baked["statuses"]) == {f"{d}-{a}" for d in range(4) for a in range(4)}
-    baked = tables[store["3-1"]["g"]]["value"]
-    expected = _compute({"depth": 16, "activation": "sigmoid"}, None).data["g"]["value"]
-    np.testing.assert_array_equal(baked, expected.astype(np.float32))
-    # plain data, not Bokeh sources (three models each for BokehJS to build), stored once each
-    assert all(isinstance(t, dict) for t in tables)
-    assert len({str({k: v.tolist() for k, v in t.items()}) for t in tables}) == len(tables)
-    assert sum(isinstance(m, ColumnDataSource) for m in layout.references()) == 1
+    return callbacks.pop()
 
 
-def test_pack_keeps_dtypes_and_text():
-    columns = compact(
-        {"f": np.array([1.0, 1e45]), "g": np.arange(3.0), "i": np.arange(3), "t": np.array(["a"])}
+def test_bake_precomputes_every_grid_point_into_the_page_without_a_directory(monkeypatch):
+    monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
+    args = _callback(make().static()).args
+    index, inline = args["index"], args["inline"]
+    assert set(index) == {f"{d}-{a}" for d in range(4) for a in range(4)}
+    assert set(index.values()) == set(inline)  # every shard is in the page
+    shard = unpack(inline[index["3-1"]])
+    expected = _compute({"depth": 16, "activation": "sigmoid"}, None)
+    np.testing.assert_array_equal(shard["data"]["g"]["value"], expected.data["g"]["value"].astype(np.float32))
+    assert shard["status"] == expected.status and shard["problem"] is False
+    boom = unpack(inline[index["0-3"]])
+    assert boom["data"] == {} and "kaboom" in boom["status"] and boom["problem"] is True
+
+
+def test_the_default_setting_is_drawn_from_the_page_and_is_one_source_per_name(monkeypatch):
+    monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
+    layout = make().static()
+    (source,) = [m for m in layout.references() if isinstance(m, ColumnDataSource)]
+    expected = _compute({"depth": 4, "activation": "tanh"}, None).data["g"]["value"]
+    np.testing.assert_array_equal(source.data["value"], expected.astype(np.float32))
+
+
+def test_numbers_get_a_slider_words_get_buttons_and_a_single_choice_no_control(monkeypatch):
+    monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
+    controls = (
+        Control("depth", "Depth", (2, 4, 8, 16), 4),
+        Control("activation", "Activation", ("tanh", "sigmoid")),
+        Control("width", "Width", (32,)),
+        Control("init", "Init", tuple("abcdefg")),
     )
-    back = unpack(pack({"0": {"s": 0}}, [columns], {"0": "ok"}, {"0": False}))["tables"][0]
-    assert back["f"].dtype == np.float64 and back["f"][1] == 1e45
-    assert back["g"].dtype == np.float32 and back["i"].dtype == np.int32 and back["t"] == ["a"]
-    np.testing.assert_array_equal(back["g"], [0, 1, 2])
+
+    def compute(cfg, emit):
+        return _compute({"depth": cfg["depth"], "activation": cfg["activation"]}, emit)
+
+    layout = Explorer("mixed", "Mixed", controls, compute, _figures).static(
+        configs=[{"depth": d} for d in (2, 4)]
+    )
+    args = _callback(layout).args
+    assert args["kinds"] == ["index", "active", "none", "label"]
+    slider, buttons, hidden, select = args["controls"]
+    assert isinstance(slider, Slider) and (slider.start, slider.end, slider.value) == (0, 3, 1)
+    assert isinstance(buttons, RadioButtonGroup) and hidden is None and isinstance(select, Select)
+    assert not [m for m in layout.references() if getattr(m, "name", "") == "mixed:control:width"]
+    assert set(args["index"]) == {"0-0-0-0", "1-0-0-0"}  # the configs asked for, default included
 
 
-def test_baked_size_is_small():
+def test_a_book_build_writes_shards_and_a_rebuild_computes_nothing_again(tmp_path, monkeypatch):
+    calls = []
+    real = flow_module._mlp_profile
+
+    def counted(*a, **kw):
+        calls.append(a[0])
+        return real(*a, **kw)
+
+    monkeypatch.setattr(flow_module, "_mlp_profile", counted)
+    ex = gradient_flow(
+        depths=(2, 3),
+        activations=("tanh", "relu"),
+        inits=("xavier_normal",),
+        norms=(None,),
+        residual=(False,),
+    )
+    args = _callback(ex.static(shards=tmp_path)).args
+    assert len(calls) == 4 and args["inline"] == {}
+    files = sorted(p.stem for p in tmp_path.glob("*.js"))
+    assert files == sorted(args["index"].values()) and len(files) == 4
+    shard = unpack(read_script(tmp_path / f"{args['index']['1-1']}.js"))
+    assert len(shard["data"]["grads"]["layer"]) == 3  # depth 3, ReLU: computed for that setting
+    again = _callback(ex.static(shards=tmp_path)).args
+    assert len(calls) == 4 and again["index"] == args["index"]
+    wider = gradient_flow(
+        depths=(2, 3),
+        activations=("tanh", "relu"),
+        inits=("xavier_normal",),
+        norms=(None,),
+        residual=(False,),
+        width=32,
+    )
+    other = _callback(wider.static(shards=tmp_path)).args
+    assert len(calls) == 8 and not set(other["index"].values()) & set(args["index"].values())
+
+
+def test_baked_page_is_small(monkeypatch):
+    monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
     assert len(str(json_item(make().static()))) < 1_000_000
 
 
+def _switch_and_check(page, explorer_name="test"):
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
+    before = page.evaluate(SOURCE_COLUMN_JS, [f"{explorer_name}:g", "value"])
+    expected = _compute({"depth": 4, "activation": "tanh"}, None).data["g"]["value"]
+    np.testing.assert_allclose(before, expected.astype(np.float32), rtol=1e-6)
+    assert page.evaluate(SET_VALUE_JS, [f"{explorer_name}:control:depth", 3])  # the slider to 16
+    page.get_by_role("button", name="sigmoid").click()
+    wanted = _compute({"depth": 16, "activation": "sigmoid"}, None).status
+    # the last change wins: wait for its status, not for any 16-layer result
+    page.wait_for_function(f"(s) => ({MODEL_ATTR_JS})(['{explorer_name}:status', 'text']) === s", arg=wanted)
+    after = page.evaluate(SOURCE_COLUMN_JS, [f"{explorer_name}:g", "value"])
+    expected = _compute({"depth": 16, "activation": "sigmoid"}, None).data["g"]["value"]
+    np.testing.assert_allclose(after, expected.astype(np.float32), rtol=1e-6)
+    page.get_by_role("button", name="boom").click()
+    page.wait_for_function(f"() => ({MODEL_ATTR_JS})(['{explorer_name}:status', 'text']).includes('kaboom')")
+    assert "not precomputed" not in page.evaluate(MODEL_ATTR_JS, [f"{explorer_name}:status", "text"])
+
+
 @pytest.mark.browser
-def test_static_face_switches_data_in_chromium_offline(tmp_path):
+def test_static_face_switches_data_in_chromium_offline(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
     path = save_html(make().static(), str(tmp_path / "explorer.html"))
     with browser_page() as bp:
-        page = bp.page
-        page.goto(f"file://{path}")
-        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
-        before = page.evaluate(SOURCE_COLUMN_JS, ["test:g", "value"])
-        expected = _compute({"depth": 4, "activation": "tanh"}, None).data["g"]["value"]
-        np.testing.assert_allclose(before, expected.astype(np.float32), rtol=1e-6)
-        page.get_by_role("button", name="16").click()
-        page.get_by_role("button", name="sigmoid").click()
-        page.wait_for_function(f"() => ({SOURCE_COLUMN_JS})(['test:g', 'value']).length === 16")
-        after = page.evaluate(SOURCE_COLUMN_JS, ["test:g", "value"])
-        expected = _compute({"depth": 16, "activation": "sigmoid"}, None).data["g"]["value"]
-        np.testing.assert_allclose(after, expected.astype(np.float32), rtol=1e-6)
-        assert "first/last" in page.evaluate(MODEL_ATTR_JS, ["test:status", "text"])
-        page.get_by_role("button", name="boom").click()
-        page.wait_for_function(f"() => ({MODEL_ATTR_JS})(['test:status', 'text']).includes('kaboom')")
+        bp.page.goto(f"file://{path}")
+        _switch_and_check(bp.page)
         assert bp.blocked == [] and bp.console_errors == []
+
+
+def _serve(directory):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("how", ["file", "http"])
+def test_shards_load_on_demand_from_disk_and_from_a_server(tmp_path, how):
+    layout = make().static(shards=tmp_path / "baked", base="baked/")
+    path = save_html(layout, str(tmp_path / "explorer.html"))
+    assert len((tmp_path / "baked").glob("*.js").__iter__().__next__().read_text()) > 0
+    server = _serve(tmp_path) if how == "http" else None
+    url = f"http://127.0.0.1:{server.server_address[1]}/explorer.html" if server else f"file://{path}"
+    requested = []
+    try:
+        with browser_page() as bp:
+            bp.page.on("request", lambda r: requested.append(r.url))
+            bp.page.goto(url)
+            _switch_and_check(bp.page)
+            assert bp.blocked == [] and bp.console_errors == []
+    finally:
+        if server:
+            server.shutdown()
+    shards = [u for u in requested if "/baked/gw-" in u]
+    assert shards and len(shards) < 16  # fetched on demand (with neighbours), not the whole grid
+
+
+@pytest.mark.browser
+def test_a_missing_shard_is_a_status_line_and_a_console_error_not_a_silent_plot(tmp_path):
+    layout = make().static(shards=tmp_path / "baked", base="baked/")
+    path = save_html(layout, str(tmp_path / "explorer.html"))
+    for shard in (tmp_path / "baked").glob("*.js"):
+        shard.unlink()
+    with browser_page() as bp:
+        bp.page.goto(f"file://{path}")
+        bp.page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
+        bp.page.get_by_role("button", name="sigmoid").click()
+        bp.page.wait_for_function(
+            f"() => ({MODEL_ATTR_JS})(['test:status', 'text']).includes('could not be loaded')"
+        )
+        assert any("unreadable" in e for e in bp.console_errors)

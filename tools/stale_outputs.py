@@ -4,7 +4,9 @@ jupyter-cache keys a chapter's outputs on its code cells only, and Sphinx re-rea
 pages that changed: after an edit to ``gradwidgets/`` a local ``make book`` would serve
 figures the new code no longer computes. ``make book`` runs this first. It keeps a hash of
 the package's sources (and of the pins) in ``_build/.gradwidgets-source``; when that differs,
-it deletes the execution cache and Sphinx's environment, so every chapter runs again.
+it deletes the execution cache and Sphinx's environment, so every chapter runs again. It does
+the same when the explorers' shards (``_build/baked``) are gone while executed outputs that
+name them are kept.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def source_hash(root: Path = ROOT) -> str:
 def forget_if_stale(build: Path, root: Path = ROOT) -> list[str]:
     """Delete ``build``'s executed outputs if the package changed since; return what went."""
     stamp, current = build / STAMP, source_hash(root)
-    if stamp.is_file() and stamp.read_text(encoding="utf8") == current:
+    shards_kept = (build / "baked").is_dir() or not (build / ".jupyter_cache").exists()
+    if stamp.is_file() and stamp.read_text(encoding="utf8") == current and shards_kept:
         return []
     gone = [name for name in FORGOTTEN if (build / name).exists()]
     for name in gone:

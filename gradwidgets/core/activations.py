@@ -35,8 +35,9 @@ class Activation:
         LaTeX for the book.
     saturates : bool
         Flagged "saturated" by :func:`gradwidgets.diagnose`. ReLU, leaky ReLU and GELU are flat
-        on their negative half by design (about 50% of entries at any healthy init): for them
-        "dead" is the signal, not saturation.
+        on their negative half by design (about 50% of entries at initialization with zero
+        biases and weights symmetric around 0; a negative bias raises the share, a positive one
+        lowers it): for them "dead" is the signal, not saturation.
     from_output : bool
         Its derivative can be written through its output h = f(z), so a profile need not keep z.
     can_die : bool

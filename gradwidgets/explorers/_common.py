@@ -13,8 +13,9 @@ from ..core.data import Dataset, make_dataset
 from ..core.inits import INITS
 from ..core.models import NORM_LABELS
 from ..core.profile import GradientProfile, gradient_profile
-from ..plots import EXPLODING_ABOVE, VANISHING_BELOW, activation_distribution_columns, gradient_norms_columns
+from ..plots import activation_distribution_columns, gradient_norms_columns
 from ..widgets.explorer import Control
+from ._status import describe_norms
 
 ACTIVATION_CHOICES = tuple(name for name in ACTIVATIONS if name != "linear")
 """The activations an explorer offers by default: every registered one but the identity."""
@@ -57,25 +58,14 @@ def profile_data(profile: GradientProfile) -> dict[str, dict[str, np.ndarray]]:
 
 
 def describe(profile: GradientProfile) -> tuple[str, bool]:
-    """One status line about a profile's gradients, and whether it shows a problem."""
+    """One status line about a profile's gradients, and whether it shows a problem.
+
+    See :func:`~gradwidgets.explorers._status.describe_norms`: vanishing or exploding named
+    with the first/last ratio, "a similar scale" only when every layer is within 10× of the rest.
+    """
     if not profile.finite:
         return "The loss or a gradient is not finite: this network cannot train as it is.", True
-    g = profile.weight_grad_norm
-    if np.any(g == 0):
-        zero = int(np.sum(g == 0))
-        return (
-            f"{zero} of {len(g)} layers get a gradient of exactly 0: their weights will never change.",
-            True,
-        )
-    ratio = profile.first_last_ratio
-    text = f"First layer's ‖dL/dW‖ is {ratio:.1e} × the last layer's."
-    if g.min() < VANISHING_BELOW:
-        return f"{text} Some layers are below {VANISHING_BELOW:g}: vanishing.", True
-    if g.max() > EXPLODING_ABOVE:
-        return f"{text} Some layers are above {EXPLODING_ABOVE:g}: exploding.", True
-    if ratio < 1e-3 or ratio > 1e3:
-        return f"{text} Early layers learn at a very different speed from late ones.", True
-    return f"{text} Gradients reach every layer at a similar scale.", False
+    return describe_norms(profile.weight_grad_norm)
 
 
 def control(name: str, label: str, options, defaults: dict, preferred=..., labels=None) -> Control:

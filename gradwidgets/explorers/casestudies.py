@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from bokeh.layouts import column
 
 from ..core.activations import ACTIVATIONS
 from ..core.inits import INITS
@@ -18,21 +17,18 @@ from ..lessons.casestudies import (
     input_grad_norms,
     random_images,
 )
-from ..plots import activation_distribution_figure, gradient_norms_figure
+from ..plots import activation_distribution_figure, gradient_norms_figure, stack
 from ..plots.casestudies import time_grad_columns, time_grad_figure
 from ..widgets.explorer import Explorer, Result
 from ._args import MAX_BATCH, MAX_DEPTH, MAX_SEQ_LEN, MAX_WIDTH, FactoryArgs, finite, ints, one_of, optional
 from ._common import activation_labels, control, dataset, describe, init_labels, norm_labels, profile_data
+from ._status import ratio_sentence
 
 CELL_LABELS = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}
 
 
 def _profile_figures(sources):
-    return column(
-        gradient_norms_figure(sources["grads"]),
-        activation_distribution_figure(sources["acts"]),
-        sizing_mode="stretch_width",
-    )
+    return stack(gradient_norms_figure(sources["grads"]), activation_distribution_figure(sources["acts"]))
 
 
 def cnn_flow(
@@ -106,9 +102,7 @@ def _memory_status(values: np.ndarray) -> tuple[str, bool]:
     if first == 0.0:
         zero = int(np.sum(values == 0.0))
         return f"The first {zero} time steps receive a gradient of exactly 0 (float32 underflow).", True
-    ratio = first / last
-    text = f"Step 1 receives {ratio:.1e} × the gradient of the last step."
-    return text, ratio < 1e-4
+    return ratio_sentence("Step 1 / last step ‖dL/dxₜ‖ ratio", first / last, "step 1", "the last step")
 
 
 def sequence_memory(

@@ -10,6 +10,7 @@ from torch import nn
 
 from ..core.training import StepRecord, train
 from ..plots import (
+    descent_exit_columns,
     descent_path_columns,
     descent_training_figure,
     divergence_columns,
@@ -78,6 +79,7 @@ def learning_rate(
     grid = torch.linspace(W_TRUE - 3.5, W_TRUE + 3.5, 141)
     with torch.no_grad():
         curve_loss = ((grid[:, None] * x.T - y.T) ** 2).mean(dim=1)
+    view = (float(grid[0]), float(grid[-1]), float(curve_loss.max()))  # the plot shows the curve's box
     controls = (control("lr", "Learning rate", lrs, defaults, lrs[min(1, len(lrs) - 1)]),)
 
     def compute(cfg, emit):
@@ -93,13 +95,16 @@ def learning_rate(
         history = train(model, x, y, steps, cfg["lr"], callback=record)
         with torch.no_grad():
             losses = [float(((w * x - y) ** 2).mean()) for w in ws]
+        exit = descent_exit_columns(ws, losses, view)
+        left = f" It leaves the plot at step {int(exit['step'][0])}." if exit["step"].size else ""
         status = (
-            f"lr × curvature = {cfg['lr'] * c:.2f}: {regime(cfg['lr'], c)}. "
-            f"Final w = {ws[-1]:.4g} (best ≈ {W_TRUE})."
+            f"lr × curvature = {cfg['lr'] * c:.2f}: {regime(cfg['lr'], c)}.{left} "
+            f"Final w = {ws[-1]:.4g} after {steps} steps (best ≈ {W_TRUE})."
         )
         data = {
             "curve": loss_curve_columns(grid.numpy(), curve_loss.numpy()),
             "path": descent_path_columns(np.array(ws), np.array(losses)),
+            "exit": exit,
             "loss": loss_columns(history),
             "norms": norm_columns(history),
             "diverged": divergence_columns(history),
@@ -108,7 +113,13 @@ def learning_rate(
 
     def figures(sources):
         return descent_training_figure(
-            sources["curve"], sources["path"], sources["loss"], sources["norms"], sources["diverged"]
+            sources["curve"],
+            sources["path"],
+            sources["loss"],
+            sources["norms"],
+            sources["diverged"],
+            exit_source=sources["exit"],
+            clipping=False,
         )
 
     return Explorer("learning-rate", "Learning rate: too small, right, too large", controls, compute, figures)

@@ -6,8 +6,6 @@ import functools
 import threading
 from collections.abc import Sequence
 
-from bokeh.layouts import column
-
 from ..core.activations import ACTIVATIONS
 from ..core.data import DATASETS
 from ..core.inits import INITS
@@ -18,6 +16,7 @@ from ..plots import (
     compare_figure,
     gradient_norms_columns,
     gradient_norms_figure,
+    stack,
 )
 from ..widgets.explorer import Explorer, Result
 from ._args import MAX_DEPTH, MAX_WIDTH, FactoryArgs, bools, ints, one_of
@@ -31,14 +30,11 @@ from ._common import (
     profile_data,
     profile_of,
 )
+from ._status import KIND_WORDS, number, ratio_kind
 
 
 def _profile_figures(sources):
-    return column(
-        gradient_norms_figure(sources["grads"]),
-        activation_distribution_figure(sources["acts"]),
-        sizing_mode="stretch_width",
-    )
+    return stack(gradient_norms_figure(sources["grads"]), activation_distribution_figure(sources["acts"]))
 
 
 @functools.lru_cache(maxsize=8)
@@ -229,12 +225,19 @@ def compare(
         ]
 
     def compute(cfg, emit):
-        data, out, lines = dataset("spirals"), {}, []
+        data, out, lines, problem = dataset("spirals"), {}, [], False
         for side in ("a", "b"):
             profile = _profile(data, depth, activation=cfg[f"{side}_activation"], init=cfg[f"{side}_init"])
             out[side] = gradient_norms_columns(profile)
-            lines.append(f"{side.upper()}: first/last {profile.first_last_ratio:.1e}")
-        return Result(out, "; ".join(lines))
+            kind = ratio_kind(profile.first_last_ratio) if profile.finite else "non-finite"
+            lines.append(
+                f"{side.upper()}: first/last {number(profile.first_last_ratio)} ({KIND_WORDS[kind]})"
+            )
+            problem |= kind in ("vanishing", "exploding", "non-finite")
+        status = "; ".join(lines) + "."
+        if all(cfg[f"a_{k}"] == cfg[f"b_{k}"] for k in ("activation", "init")):
+            status = f"A and B are set alike: one network, drawn twice (B dashed over A). {status}"
+        return Result(out, status, problem=problem)
 
     return Explorer(
         "compare",

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bokeh.layouts import column
-
 from ..core.activations import ACTIVATIONS
 from ..core.models import build_mlp
 from ..lessons.mixedtraining import MixedRun, train_mixed
 from ..lessons.precision import fp16_gradients
+from ..plots import stack
 from ..plots.precision import (
     fp16_histogram_columns,
     fp16_histogram_figure,
@@ -82,10 +81,8 @@ def fp16_range(
         return Result(cols, text, problem=bool(lost > 0.01 or over > 0))
 
     def figures(sources):
-        return column(
-            fp16_histogram_figure(sources["hist"]),
-            fp16_layers_figure(sources["layers"]),
-            sizing_mode="stretch_width",
+        return stack(
+            fp16_histogram_figure(sources["hist"]), fp16_layers_figure(sources["layers"]), share_x=False
         )
 
     return Explorer("fp16-range", "Gradients against fp16's range", controls, compute, figures)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
-from bokeh.layouts import column
 
 from ..core.history import History, StepRecord
 from ..core.layers import reported_layers
 from ..core.models import build_mlp
 from ..core.training import train
 from ..lessons.regularization import parameter_norm
+from ..plots import stack
 from ..plots.runs import curves_columns, curves_figure
 from ..widgets.explorer import Explorer, Result
 from ._args import MAX_DEPTH, MAX_STEPS, MAX_WIDTH, FactoryArgs, ints, one_of, positives
 from ._common import control, dataset
+from .trainers import GUESSING
 
 EMIT_EVERY = 5
 """A streamed run hands the live plot a partial result every this many steps."""
@@ -38,11 +40,13 @@ def _columns(losses: np.ndarray, norms: np.ndarray, lr: float, decay: float) -> 
 def _status(history: History, norms: list[float], steps: int) -> tuple[str, bool]:
     if history.diverged_at is not None:
         return f"Diverged at step {history.diverged_at}.", True
-    return (
+    text = (
         f"Step {len(history.loss)}/{steps}: loss {history.loss[0]:.3g} → {history.final_loss:.3g}; "
-        f"parameter norm {norms[0]:.3g} → {norms[-1]:.3g}.",
-        False,
+        f"parameter norm {norms[0]:.3g} → {norms[-1]:.3g}."
     )
+    if history.final_loss > GUESSING * math.log(2):  # two classes
+        return f"{text} That is guessing (ln 2 ≈ 0.693): the network learned nothing.", True
+    return text, False
 
 
 def weight_decay(
@@ -132,8 +136,7 @@ def weight_decay(
             "‖θ‖",
             log_y=False,
         )
-        params.x_range = loss.x_range
-        return column(loss, params, sizing_mode="stretch_width")
+        return stack(loss, params)
 
     return Explorer(
         "weight-decay",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bokeh.layouts import column
-
 from ..core.activations import ACTIVATIONS, get_activation
 from ..core.models import build_mlp
 from ..plots import (
@@ -14,10 +12,12 @@ from ..plots import (
     activation_distribution_figure,
     activation_figure,
     preactivation_hist_columns,
+    stack,
 )
 from ..widgets.explorer import Explorer, Result
 from ._args import MAX_DEPTH, FactoryArgs, ints, one_of, positives
 from ._common import ACTIVATION_CHOICES, activation_labels, control, dataset, profile_of
+from ._status import KIND_WORDS, number, ratio_kind
 
 
 def saturation(
@@ -65,10 +65,11 @@ def saturation(
         layer = cfg["layer"] - 1
         sat = profile.saturation[layer]
         act = get_activation(cfg["activation"])
+        ratio = profile.first_last_ratio
         status = (
             f"Layer {cfg['layer']}: {100 * sat:.0f}% of unit-samples have f'(z) below 5% of its "
-            f"maximum ({act.max_derivative:.3g}); the first layer's gradient is "
-            f"{profile.first_last_ratio:.1e} × the last's."
+            f"maximum ({act.max_derivative:.3g}). "
+            + f"The first layer's gradient is {number(ratio)} × the last's: {KIND_WORDS[ratio_kind(ratio)]}."
         )
         data_out = {
             "curve": activation_curve_columns(act),
@@ -78,10 +79,10 @@ def saturation(
         return Result(data_out, status, problem=bool(sat > 0.5))
 
     def figures(sources):
-        return column(
+        return stack(
             activation_figure(sources["curve"], sources["hist"]),
             activation_distribution_figure(sources["acts"]),
-            sizing_mode="stretch_width",
+            share_x=False,
         )
 
     return Explorer("saturation", "Saturation: where do pre-activations land?", controls, compute, figures)

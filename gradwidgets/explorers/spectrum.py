@@ -8,11 +8,13 @@ import numpy as np
 
 from ..core.activations import ACTIVATIONS
 from ..core.models import build_mlp
+from ..core.thresholds import EXPLODING_RELATIVE, VANISHING_RELATIVE
 from ..lessons.jacobians import JacobianSpectrum, jacobian_singular_values, layer_jacobians
 from ..plots import spectrum_columns, spectrum_figure
 from ..widgets.explorer import Explorer, Result
 from ._args import MAX_DEPTH, MAX_WIDTH, FactoryArgs, ints, one_of, positives
 from ._common import control, dataset
+from ._status import factor
 
 WEIGHTS = {"gaussian": "lecun_normal", "orthogonal": "orthogonal"}
 """Weight families offered: Gaussian with variance g²/fan_in, or orthogonal times g."""
@@ -36,9 +38,17 @@ def _status(spectrum: JacobianSpectrum) -> tuple[str, bool]:
     if spectrum.gradient_gain is not None:
         gain = spectrum.gradient_gain[0]
         text += f" This input's gradient: ‖dL/dh_{first_layer - 1}‖ = {gain:.1e} × ‖dL/dh_{depth}‖."
-    if not np.isfinite(smax) or smax > 1e3 or smax < 1e-3:
-        return text + " Orders of magnitude: exploding or vanishing.", True
-    return text, False
+    if not np.isfinite(smax):
+        return text + " Not finite: exploding.", True
+    if smax < VANISHING_RELATIVE:  # every direction shrinks
+        return text + f" Vanishing: even the most-stretched direction shrinks {factor(1 / smax)}×.", True
+    if smax > EXPLODING_RELATIVE:
+        grows = f" Exploding: the most-stretched direction grows {factor(smax)}×"
+        if smin < VANISHING_RELATIVE:
+            least = "is 0" if smin == 0 else f"shrinks {factor(1 / smin)}×"
+            return text + grows + f", while the least {least} (vanishing).", True
+        return text + grows + ".", True
+    return text + " σmax between 10⁻⁴ and 10³: neither vanishing nor exploding.", False
 
 
 def jacobian_spectrum(

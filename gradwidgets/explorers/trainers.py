@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from bokeh.layouts import column
+import numpy as np
 
 from ..core.activations import ACTIVATIONS
 from ..core.history import History, StepRecord
@@ -20,11 +21,15 @@ from ..plots import (
     norm_columns,
     rnn_time_norms_columns,
     rnn_time_norms_figure,
+    stack,
     training_figure,
 )
 from ..widgets.explorer import Emit, Explorer, Result
 from ._args import MAX_DEPTH, MAX_SEQ_LEN, MAX_STEPS, FactoryArgs, bools, ints, one_of, positives
 from ._common import activation_labels, control, dataset, norm_labels, targets
+
+GUESSING = 0.9
+"""A cross-entropy above this fraction of ln(classes) is no better than guessing."""
 
 EMIT_EVERY = 5
 """A streamed run hands the live plot a partial result every this many steps."""
@@ -83,10 +88,9 @@ def stream_training(
 
 
 def _training_figures(sources):
-    return column(
+    return stack(
         training_figure(sources["loss"], sources["norms"], sources["diverged"]),
         gradient_heatmap_figure(sources["heat"]),
-        sizing_mode="stretch_width",
     )
 
 
@@ -143,7 +147,12 @@ def norm_training(
             out_features=2,
         )
 
-        return stream_training(model, data.X, data.y, steps, lr, emit, momentum=0.9, loss="cross_entropy")
+        result = stream_training(model, data.X, data.y, steps, lr, emit, momentum=0.9, loss="cross_entropy")
+        final = result.data["loss"]["loss"][-1]
+        if np.isfinite(final) and final > GUESSING * math.log(2):  # two classes
+            text = f"{result.status} That is guessing (ln 2 ≈ 0.693): the network learned nothing."
+            return Result(result.data, text, result.progress, True)
+        return result
 
     return Explorer(
         "norm-training",
@@ -218,10 +227,10 @@ def clipping(
         return result
 
     def figures(sources):
-        return column(
+        return stack(
             rnn_time_norms_figure(sources["time"]),
             training_figure(sources["loss"], sources["norms"], sources["diverged"]),
-            sizing_mode="stretch_width",
+            share_x=False,  # time steps of one pass above, training steps below
         )
 
     return Explorer("clipping", "Clipping an RNN's exploding gradient", controls, compute, figures)

@@ -6,12 +6,11 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from bokeh.layouts import column
 
 from ..core.history import History
 from ..lessons.transformers import MAX_LAYERS, mean_ffn_grad_norms
 from ..lessons.warmup import unit_names, warmup_run
-from ..plots import gradient_heatmap_figure, training_figure
+from ..plots import gradient_heatmap_figure, stack, training_figure
 from ..plots.runs import curves_columns, curves_figure
 from ..widgets.explorer import Explorer, Result
 from ._args import MAX_STEPS, FactoryArgs, bools, ints, positives
@@ -154,10 +153,9 @@ def warmup_training(
         return Result(_training_data(history, True), text, 1.0, problem)
 
     def figures(sources):
-        return column(
+        return stack(
             training_figure(sources["loss"], sources["norms"], sources["diverged"], clipping=False),
             gradient_heatmap_figure(sources["heat"]),
-            sizing_mode="stretch_width",
         )
 
     return Explorer(

@@ -24,6 +24,7 @@ from .casestudies import (
     set_gate_bias,
 )
 from .descent import DescentRun, one_weight_descent
+from .encoder import EncoderRegressor, build_encoder, init_matrices, random_tokens
 from .jacobians import JacobianSpectrum, autograd_layer_jacobians, jacobian_singular_values, layer_jacobians
 from .mixedtraining import PRECISIONS, MixedRun, train_mixed
 from .normalization import Drift, InputScales, ShiftedNorm, activation_drift, inject_shift, input_scales
@@ -45,6 +46,7 @@ from .residual_scaling import (
     residual_scales,
 )
 from .rounding import unmoved_above, unmoved_share
+from .selfcheck import SelfCheck, self_check
 from .slopes import (
     gaussian_slope_rms,
     measured_backward_factor,
@@ -74,6 +76,7 @@ __all__ = [
     "ClipComparison",
     "DescentRun",
     "Drift",
+    "EncoderRegressor",
     "FP16Gradients",
     "FloatFormat",
     "InputScales",
@@ -83,6 +86,7 @@ __all__ = [
     "ResidualScales",
     "ResidualStack",
     "RoundedUpdate",
+    "SelfCheck",
     "SequenceModel",
     "ShiftedNorm",
     "SoftmaxSaturation",
@@ -93,6 +97,7 @@ __all__ = [
     "autograd_layer_jacobians",
     "bf16_update",
     "build_cnn",
+    "build_encoder",
     "build_residual_stack",
     "build_sequence_model",
     "build_transformer",
@@ -103,6 +108,7 @@ __all__ = [
     "fp16_gradients",
     "gaussian_slope_rms",
     "half_ulp",
+    "init_matrices",
     "inject_shift",
     "input_grad_norms",
     "input_scales",
@@ -118,8 +124,10 @@ __all__ = [
     "predicted_backward_factors",
     "pretty",
     "random_images",
+    "random_tokens",
     "residual_scales",
     "reversal_task",
+    "self_check",
     "set_gate_bias",
     "slope_rms",
     "softmax_saturation",

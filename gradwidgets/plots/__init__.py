@@ -11,7 +11,9 @@ training curves in :mod:`~gradwidgets.plots.training`, mixed precision in
 :mod:`~gradwidgets.plots.precision` and the layer x step heatmap in
 :mod:`~gradwidgets.plots.heatmap`, runs side by side in :mod:`~gradwidgets.plots.runs`, the
 singular values of Jacobian products in :mod:`~gradwidgets.plots.spectrum`, case studies and
-descent in their own modules, the shared log-scale conventions in :mod:`~gradwidgets.plots.base`
+descent in their own modules, the shared log-scale conventions in :mod:`~gradwidgets.plots.base`,
+axis ticks and :func:`stack` (figures one above another, aligned) in :mod:`~gradwidgets.plots.axes`,
+legends that list only what is drawn in :mod:`~gradwidgets.plots.legends`
 and colours, toolbar and status colours in :mod:`~gradwidgets.plots.theme`.
 
 Log-scale plots keep zero, NaN and infinity in separate columns and keep both shaded zones in
@@ -24,9 +26,16 @@ from .activation import (
     plot_activation_function,
     preactivation_hist_columns,
 )
+from .axes import stack
 from .base import EXPLODING_ABOVE, VANISHING_BELOW, Z_RANGE
 from .casestudies import plot_time_grads, plot_value_histograms, time_grad_columns, time_grad_figure
-from .descent import descent_figure, descent_path_columns, descent_training_figure, loss_curve_columns
+from .descent import (
+    descent_exit_columns,
+    descent_figure,
+    descent_path_columns,
+    descent_training_figure,
+    loss_curve_columns,
+)
 from .distribution import (
     activation_distribution_columns,
     activation_distribution_figure,
@@ -83,6 +92,7 @@ __all__ = [
     "compare_figure",
     "curves_columns",
     "curves_figure",
+    "descent_exit_columns",
     "descent_figure",
     "descent_path_columns",
     "descent_training_figure",
@@ -119,6 +129,7 @@ __all__ = [
     "scaling_figure",
     "spectrum_columns",
     "spectrum_figure",
+    "stack",
     "time_grad_columns",
     "time_grad_figure",
     "training_columns",

@@ -144,7 +144,7 @@ def activation_figure(curve_source: ColumnDataSource, hist_source: ColumnDataSou
             fig.xaxis.axis_label = "pre-activation z"
             items.append(_item("max f′", peak))
         items += [
-            _item("pre-activations z (hatched: beyond ±6)", hist),
+            _item("z (hatched: |z|>6)", hist),
             _item("saturated", shade),
         ]
         fig.add_tools(
@@ -159,7 +159,7 @@ def activation_figure(curve_source: ColumnDataSource, hist_source: ColumnDataSou
         )
         _legend(fig, items)
         panels.append(style(fig, height=230))
-    panels[0].title.text = "Activation function and where the pre-activations fall"
+    panels[0].title.text = "The activation and where z falls"
     return column(*panels, sizing_mode="stretch_width")
 
 

@@ -83,13 +83,12 @@ def _legend(fig: figure, items: list[LegendItem]) -> None:
 
 def _layer_axis(fig: figure) -> None:
     """Integer x ticks (layers, time steps), as many as fit."""
-    fig.xaxis.ticker = BasicTicker(min_interval=1, desired_num_ticks=10)
+    fig.xaxis.ticker = BasicTicker(min_interval=1, desired_num_ticks=6)  # 6: legible on a phone too
 
 
 def _log_figure(title: str, x_label: str, y_label: str) -> figure:
     fig = figure(title=title, y_axis_type="log", tools=TOOLS)
     fig.xaxis.axis_label, fig.yaxis.axis_label = x_label, y_label
-    fig.yaxis.minor_tick_line_color = None  # nine per decade: a black smear when decades are short
     _layer_axis(fig)
     fig.x_range.range_padding = 0.05
     zones = [
@@ -126,10 +125,18 @@ def _log_figure(title: str, x_label: str, y_label: str) -> figure:
     return fig
 
 
-def _log_series(fig: figure, source: ColumnDataSource, x: str, color: str, bad_color: str) -> tuple:
-    """Line and dots for ``y``, x markers for ``y_bad``, triangles for ``y_zero``."""
-    line = fig.line(x, "y", source=source, color=color, line_width=2)
-    dots = fig.scatter(x, "y", source=source, color=color, size=7)
+def _log_series(
+    fig: figure, source: ColumnDataSource, x: str, color: str, bad_color: str, second: bool = False
+) -> tuple:
+    """Line and dots for ``y``, x markers for ``y_bad``, triangles for ``y_zero``.
+
+    ``second``: a dashed line and hollow squares, so a series drawn over an equal one leaves
+    the first visible (compare A with B set alike).
+    """
+    dash, marker, size, fill = ("dashed", "square", 10, None) if second else ("solid", "circle", 7, color)
+    line = fig.line(x, "y", source=source, color=color, line_width=2, line_dash=dash)
+    dots = fig.scatter(x, "y", source=source, marker=marker, size=size, line_color=color, fill_color=fill)
+    dots.glyph.line_width = 2 if second else 1
     bad = fig.scatter(x, "y_bad", source=source, marker="x", size=16, line_width=3, color=bad_color)
     zero = fig.scatter(x, "y_zero", source=source, marker="inverted_triangle", size=11, color=color)
     for col in ("zone_lo", "zone_hi"):  # invisible: keeps both zones in the auto-range

@@ -11,18 +11,12 @@ from collections.abc import Mapping
 
 import numpy as np
 from bokeh.layouts import gridplot
-from bokeh.models import BasicTicker, ColumnDataSource, CustomJSTickFormatter, HoverTool
+from bokeh.models import BasicTicker, ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 
+from .axes import short_formatter
 from .base import _LOG_HEIGHT, _SCI, _item, _legend, _log_columns, _log_figure, _log_series
 from .theme import BLUE, MARKED_SERIES_COLORS, SKY, TOOLS, VERMILLION, style
-
-_SHORT_TICK_JS = """
-if (tick === 0) { return "0"; }
-const a = Math.abs(tick);
-return a < 1e-3 || a >= 1e4 ? tick.toExponential(1) : String(Number(tick.toPrecision(2)));
-"""
-"""Tick labels that stay short at any scale: 0, 0.005, 1.5e-17."""
 
 __all__ = [
     "plot_time_grads",
@@ -144,7 +138,7 @@ def plot_value_histograms(tensors: Mapping[str, object], bins: int = 30, ncols: 
         )
         fig.xaxis.axis_label, fig.yaxis.axis_label = "gradient entry", "count"
         fig.xaxis.ticker = BasicTicker(desired_num_ticks=3)
-        fig.xaxis.formatter = CustomJSTickFormatter(code=_SHORT_TICK_JS)
+        fig.xaxis.formatter = short_formatter()
         fig.y_range.start = 0
         panels.append(style(fig, height=240))
         fig.min_width = 160

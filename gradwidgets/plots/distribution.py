@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter, Range1d
 from bokeh.plotting import figure
 from bokeh.transform import dodge
 
 from ..core.profile import GradientProfile
 from ..core.saturated import SATURATION_THRESHOLD
+from .axes import stack
 from .base import _floats, _item, _layer_axis, _legend
 from .theme import BLACK, BLUE, ORANGE, SKY, TOOLS, VERMILLION, style
 
@@ -104,11 +104,11 @@ def activation_distribution_figure(source: ColumnDataSource):
     _legend(
         bottom,
         [
-            _item(f"saturated (f′ < {SATURATION_THRESHOLD:g}·max f′)", sat),
-            _item("dead (0 on the whole batch)", dead),
+            _item(f"saturated (f′<{SATURATION_THRESHOLD:.0%} max)", sat),
+            _item("dead (always 0)", dead),
         ],
     )
-    return column(style(top, height=260), style(bottom, height=200), sizing_mode="stretch_width")
+    return stack(style(top, height=260), style(bottom, height=200))
 
 
 def plot_activation_distribution(profile: GradientProfile):

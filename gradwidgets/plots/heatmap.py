@@ -99,10 +99,12 @@ def gradient_heatmap_figure(source: ColumnDataSource) -> figure:
         color_mapper=mapper,
         ticker=SingleIntervalTicker(interval=2),
         title="log₁₀ ‖dL/dW‖",
-        width=12,
+        height=10,
+        orientation="horizontal",
         title_text_font_style="normal",
+        title_standoff=4,
     )
-    fig.add_layout(bar, "right")
+    fig.add_layout(bar, "above")  # not "right": the frame keeps the width of the plots above it
     fig.xaxis.ticker = BasicTicker(min_interval=1)
     fig.yaxis.ticker = BasicTicker(min_interval=1, desired_num_ticks=10)
     fig.xaxis.axis_label, fig.yaxis.axis_label = "step", "layer (input → output)"

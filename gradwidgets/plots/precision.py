@@ -16,7 +16,9 @@ from bokeh.plotting import figure
 
 from ..lessons.mixedtraining import MixedRun
 from ..lessons.precision import FP16Gradients, float_format
+from .axes import stack
 from .base import _item, _layer_axis, _legend
+from .legends import follow_data, legend_columns
 from .runs import curves_columns, curves_figure
 from .theme import BLACK, BLUE, GREEN, ORANGE, SKY, TOOLS, VERMILLION, style
 
@@ -51,8 +53,8 @@ def fp16_histogram_figure(source: ColumnDataSource) -> figure:
             tooltips=[("log₂|S·g| from", "@left{0}"), ("share", "@share{0.0%}")],
         )
     )
-    top = Node(target="frame", symbol="top", offset=4)
-    for lo, hi, color, text in ZONES:
+    for i, (lo, hi, color, text) in enumerate(ZONES):
+        top = Node(target="frame", symbol="top", offset=4 + 14 * (i % 2))  # narrow zones: stagger
         fig.add_layout(BoxAnnotation(left=lo, right=hi, fill_color=color, fill_alpha=0.15, level="underlay"))
         if -40 < lo:
             fig.add_layout(
@@ -128,7 +130,10 @@ def scaling_figure(sources) -> column:
     marks = scale.scatter(
         "x", "y", source=sources["skipped"], marker="x", size=11, color=VERMILLION, line_width=2.5
     )
-    scale.legend[0].items.append(_item("step skipped", marks))
+    skipped = _item("step skipped", marks)
+    scale.legend[0].items.append(skipped)
+    scale.legend[0].ncols = legend_columns(scale.legend[0])
+    follow_data(scale, [skipped])  # listed only when a step was skipped
     zeros = curves_figure(
         [sources["zeros"]],
         ["layer 1"],
@@ -137,10 +142,12 @@ def scaling_figure(sources) -> column:
         "share of entries",
         log_y=False,
     )
-    zeros.renderers[0].glyph.line_color = GREEN
+    for r in zeros.renderers:  # the line and its dots
+        r.glyph.line_color = GREEN
+        if hasattr(r.glyph, "fill_color"):
+            r.glyph.fill_color = GREEN
     zeros.y_range.start, zeros.y_range.end = -0.03, 1.03
-    scale.x_range = zeros.x_range = loss.x_range
-    return column(loss, scale, zeros, sizing_mode="stretch_width")
+    return stack(loss, scale, zeros)
 
 
 def plot_fp16_gradients(grads: FP16Gradients) -> column:

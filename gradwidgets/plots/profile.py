@@ -87,7 +87,8 @@ def compare_figure(
     -------
     bokeh.plotting.figure
         Zones below :data:`VANISHING_BELOW` and above :data:`EXPLODING_ABOVE` are shaded;
-        a non-finite layer is an x in its configuration's color.
+        a non-finite layer is an x in its configuration's color. B is dashed with hollow
+        squares over A's solid line and dots, so equal configurations show both.
     """
     if len(labels) != 2:
         raise ValueError(f"labels={labels!r}: need two labels, for A and B")
@@ -98,8 +99,10 @@ def _norms_figure(sources: list[ColumnDataSource], labels: list[str]) -> figure:
     fig = _log_figure("Gradient norm per layer", "layer (input → output)", "‖dL/dW‖ (log scale)")
     single = len(sources) == 1
     series, bads, zeros = [], [], []
-    for source, label, color in zip(sources, labels, (BLUE, ORANGE), strict=False):
-        line, dots, bad, zero = _log_series(fig, source, "layer", color, VERMILLION if single else color)
+    for i, (source, label, color) in enumerate(zip(sources, labels, (BLUE, ORANGE), strict=False)):
+        line, dots, bad, zero = _log_series(
+            fig, source, "layer", color, VERMILLION if single else color, second=i == 1
+        )
         fig.add_tools(_norm_hover([dots, bad, zero], label))
         series.append(_item(label or "‖dL/dW‖", line, dots))
         bads.append(bad)

@@ -76,6 +76,7 @@ def curves_figure(
     items = []
     for source, label, color, dash in zip(sources, labels, SERIES_COLORS, SERIES_DASHES, strict=False):
         line = fig.line("x", "y", source=source, color=color, line_width=2.5, line_dash=dash)
+        dots = fig.scatter("x", "y", source=source, color=color, size=3)  # a lone point still shows
         fig.add_tools(
             HoverTool(
                 renderers=[line],
@@ -84,11 +85,9 @@ def curves_figure(
                 formatters={"@value": "printf"},
             )
         )
-        items.append(LegendItem(label=label, renderers=[line]))
+        items.append(LegendItem(label=label, renderers=[line, dots]))
     _legend(fig, items)
     fig.xaxis.axis_label, fig.yaxis.axis_label = x_label, y_label
-    if log_y:
-        fig.yaxis.minor_tick_line_color = None
     return style(fig, height=height)
 
 

@@ -69,12 +69,10 @@ def spectrum_figure(cloud: ColumnDataSource, lines: ColumnDataSource) -> figure:
     -------
     bokeh.plotting.figure
     """
-    fig = figure(title="Singular values of the Jacobian product J_D ⋯ J_l", y_axis_type="log", tools=TOOLS)
+    fig = figure(title="Singular values of the product J_D ⋯ J_l", y_axis_type="log", tools=TOOLS)
     fig.add_layout(Span(location=1.0, dimension="width", line_color=BLACK, line_dash="dotted", line_width=1))
     fig.scatter("layer", "one", source=lines, size=1, line_color=None, fill_color=None)  # keeps 1 in range
-    fig.scatter(
-        "layer", "sigma", source=cloud, size=4, color=SKY, alpha=0.45, legend_label="all singular values"
-    )
+    fig.scatter("layer", "sigma", source=cloud, size=4, color=SKY, alpha=0.45, legend_label="every σ")
     fig.line(
         "layer",
         "bound",
@@ -110,10 +108,9 @@ def spectrum_figure(cloud: ColumnDataSource, lines: ColumnDataSource) -> figure:
             formatters={f"@{c}": "printf" for c in ("smax", "srms", "smin", "bound", "gain")},
         )
     )
-    fig.xaxis.axis_label = "layer l (input → output): the product runs from the top layer D down to l"
+    fig.xaxis.axis_label = "layer l (input → output) of the product J_D ⋯ J_l"
     fig.yaxis.axis_label = "singular value (log scale)"
-    fig.yaxis.minor_tick_line_color = None
-    fig.legend.location = "bottom_right"
+    fig.legend.location = "top_left"
     fig.legend.orientation = "horizontal"
     fig.add_layout(fig.legend[0], "above")
     return style(fig, height=380)

@@ -7,7 +7,11 @@ under an explorer (live and static faces alike), so a change of look is a change
 
 from __future__ import annotations
 
+from bokeh.models import BasicTickFormatter, LinearAxis, LogAxis
 from bokeh.plotting import figure
+
+from .axes import BORDER_LEFT, log_formatter, log_ticker, short_formatter
+from .legends import follow_data, legend_columns
 
 PALETTE = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 """Okabe & Ito (2008): black, orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple."""
@@ -34,6 +38,9 @@ TOOLS_WITHOUT_BOX_ZOOM = "pan,wheel_zoom,reset,save"
 HEIGHT = 280
 """Height in pixels of one panel; the width follows the page (``stretch_width``)."""
 
+LEGEND_ROW = 20
+"""Pixels a figure grows by for each extra row of a legend wrapped to fit a phone."""
+
 _FONT = "13px"
 
 
@@ -50,11 +57,18 @@ def style(fig: figure, height: int = HEIGHT) -> figure:
     Returns
     -------
     bokeh.plotting.figure
-        The same figure: width follows the page, fixed height, no Bokeh logo, readable fonts.
+        The same figure: width follows the page (down to a phone's), fixed height, no Bokeh
+        logo, readable fonts; log axes labelled every decade or every few
+        (:func:`~gradwidgets.plots.axes.log_ticker`), linear axes with short labels
+        (:func:`~gradwidgets.plots.axes.short_formatter`, unless a formatter was chosen),
+        :data:`~gradwidgets.plots.axes.BORDER_LEFT` left of the frame so stacked frames line up;
+        legends that list only what is drawn and wrap to a phone's width
+        (:mod:`~gradwidgets.plots.legends`).
     """
     fig.sizing_mode = "stretch_width"
     fig.height = height
-    fig.min_width = 300
+    fig.min_width = 280
+    fig.min_border_left = max(BORDER_LEFT, fig.min_border_left or 0)
     fig.toolbar.logo = None
     fig.toolbar.autohide = True
     fig.background_fill_color = "white"
@@ -63,6 +77,11 @@ def style(fig: figure, height: int = HEIGHT) -> figure:
     fig.title.text_font_size = "14px"
     fig.title.text_font_style = "bold"
     for axis in fig.axis:
+        if isinstance(axis, LogAxis):
+            axis.ticker, axis.formatter = log_ticker(height), log_formatter()
+            axis.minor_tick_line_color = BLACK  # the unlabelled decades, if any
+        elif isinstance(axis, LinearAxis) and type(axis.formatter) is BasicTickFormatter:
+            axis.formatter = short_formatter()
         axis.axis_label_text_font_size = _FONT
         axis.axis_label_text_font_style = "normal"
         axis.major_label_text_font_size = "12px"
@@ -77,4 +96,11 @@ def style(fig: figure, height: int = HEIGHT) -> figure:
         legend.padding = 4
         legend.margin = 4
         legend.glyph_width = 18
+        if legend.orientation == "horizontal":
+            legend.ncols = legend_columns(legend)
+            rows = -(-len(legend.items) // legend.ncols)
+            if rows > 1:  # wrapped to fit a phone: tighter rows, and the frame keeps its height
+                legend.spacing = 6
+                fig.height += (rows - 1) * LEGEND_ROW
+    follow_data(fig)
     return fig

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 from bokeh.core.properties import value
-from bokeh.layouts import column
 from bokeh.models import BasicTicker, ColumnDataSource, HoverTool, LabelSet, LegendItem
 from bokeh.plotting import figure
 
 from ..core.training import History
+from .axes import stack
 from .base import _floats, _legend, _positive
 from .theme import BLACK, BLUE, ORANGE, TOOLS, VERMILLION, style
 
@@ -50,15 +50,19 @@ def norm_columns(history: History) -> dict[str, np.ndarray]:
     -------
     dict of str to numpy.ndarray
         ``rec_step`` (``history.steps``), ``norm_before``, ``norm_after`` (as recorded) and
-        ``y_before``, ``y_after`` (the same where finite and > 0, else NaN).
+        ``y_before``, ``y_after`` (the same where finite and > 0, else NaN; ``y_after`` also
+        NaN at a step that clipping left unchanged, so a run with nothing clipped draws, and
+        its legend lists, no "after clipping" line).
     """
     before, after = _floats(history.total_norm_before), _floats(history.total_norm_after)
+    with np.errstate(invalid="ignore"):
+        unchanged = after == before
     return {
         "rec_step": _floats(history.steps),
         "norm_before": before,
         "norm_after": after,
         "y_before": _positive(before),
-        "y_after": _positive(after),
+        "y_after": np.where(unchanged, np.nan, _positive(after)),
     }
 
 
@@ -164,7 +168,7 @@ def training_figure(
     before = bottom.line("rec_step", "y_before", source=norm_source, color=BLUE, line_width=2)
     dots = bottom.scatter("rec_step", "y_before", source=norm_source, color=BLUE, size=3)
     tips = [("step", "@rec_step{0}"), ("before clipping" if clipping else "‖∇L‖", "@norm_before{%.3e}")]
-    items = [LegendItem(label=value("gradient norm before clipping"), renderers=[before, dots])]
+    items = [LegendItem(label=value("before clipping"), renderers=[before, dots])]
     if clipping:
         after = bottom.line(
             "rec_step", "y_after", source=norm_source, color=ORANGE, line_width=2, line_dash="dashed"
@@ -180,8 +184,7 @@ def training_figure(
     _legend(bottom, items)
     for fig in (top, bottom):
         fig.xaxis.ticker = BasicTicker(min_interval=1)
-        fig.yaxis.minor_tick_line_color = None  # nine per decade smear when the range is short
-    return column(style(top, height=250), style(bottom, height=250), sizing_mode="stretch_width")
+    return stack(style(top, height=250), style(bottom, height=250))
 
 
 def plot_training_curves(history: History):

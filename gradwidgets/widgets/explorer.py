@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .display import baking
@@ -43,9 +44,19 @@ class Explorer(Spec):
         """The live face: an ipywidgets panel driving this explorer in a kernel."""
         return LivePanel(self)
 
-    def static(self, configs: Sequence[Mapping[str, Any]] | None = None):
-        """The static face: a Bokeh layout whose own widgets switch precomputed results."""
-        return bake(self, configs)
+    def static(
+        self,
+        configs: Sequence[Mapping[str, Any]] | None = None,
+        shards: str | Path | None = None,
+        base: str | None = None,
+    ):
+        """The static face: a Bokeh layout whose own widgets switch precomputed results.
+
+        ``configs`` (default: the whole grid), ``shards`` (a directory for the results, loaded
+        on demand; default ``GRADWIDGETS_SHARDS``, else the page holds them) and ``base`` (that
+        directory's URL from the page) are :func:`~gradwidgets.widgets.static.bake`'s.
+        """
+        return bake(self, configs, shards, base)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         """The live widget, plus the static face as ``text/html`` when baking (book builds)."""

@@ -139,7 +139,10 @@ class LivePanel:
         self.widget = ipw.VBox(
             [
                 header,
-                ipw.HBox(list(self.controls.values()), layout=ipw.Layout(flex_flow="row wrap")),
+                ipw.HBox(
+                    [self.controls[c.name] for c in explorer.controls if len(c.options) > 1],  # a choice
+                    layout=ipw.Layout(flex_flow="row wrap"),
+                ),
                 ipw.HBox([self.status, self.progress, self.stop_button]),
                 self.plot,
             ],

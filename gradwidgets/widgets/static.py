@@ -1,212 +1,164 @@
-"""The static face of an explorer: Bokeh widgets and CustomJS switching precomputed results."""
+"""The static face of an explorer: Bokeh widgets switching results precomputed for every setting.
+
+Every setting of the grid is computed once, at bake time, into a shard
+(:mod:`gradwidgets.widgets.shards`). The page holds the default setting's data (drawn at once),
+an index from setting to shard and, outside a book build, the shards themselves; in a book build
+(``GRADWIDGETS_SHARDS`` set) the shards are files the page loads when a reader picks a setting.
+"""
 
 from __future__ import annotations
 
-import base64
-import gzip
-import hashlib
 import html
-import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 from bokeh.embed import file_html
 from bokeh.layouts import column, row
-from bokeh.models import ColumnDataSource, CustomJS, Div, RadioButtonGroup, Select
+from bokeh.models import (
+    ColumnDataSource,
+    CustomJS,
+    CustomJSTickFormatter,
+    Div,
+    RadioButtonGroup,
+    Select,
+    Slider,
+)
 from bokeh.resources import INLINE
 
 from ..plots.theme import STATUS_OK, STATUS_PROBLEM
+from .bakecache import content_name, shard_directory, shard_name, stamp
 from .embed import html_fragment
-from .spec import Columns, Control, Spec
+from .shards import compact, pack, read_script, unpack, write_script
+from .spec import Control, Spec
+from .switch_js import SWITCH_JS
 
-_SWITCH_JS = """
-// The precomputed results are one gzipped JSON string (see `pack`), unpacked on the first
-// change: BokehJS draws a page's first plot without decoding them.
-const TYPED = {float32: Float32Array, float64: Float64Array, int32: Int32Array};
-const bytes = (b64) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-const column = (c) => (Array.isArray(c) ? c : new TYPED[c.dtype](bytes(c.bytes).buffer));
-const unpack = async () => {
-  const stream = new Blob([bytes(baked)]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return JSON.parse(await new Response(stream).text());
-};
-if (status.__gradwidgetsBaked === undefined) { status.__gradwidgetsBaked = unpack(); }
-status.__gradwidgetsBaked.then((data) => {
-  const idx = controls.map((w, i) => (w.active != null ? w.active : labels[i].indexOf(w.value)));
-  const key = idx.join("-");
-  const found = data.store[key];
-  const text = data.statuses[key];
-  status.text = text === undefined ? "This setting was not precomputed for the static page." : text;
-  status.styles = {color: data.problems[key] ? "STATUS_PROBLEM" : "STATUS_OK"};
-  if (found === undefined) { return; }
-  for (const [name, source] of (sources instanceof Map ? sources.entries() : Object.entries(sources))) {
-    const table = data.tables[found[name]];
-    if (table !== undefined) {
-      source.data = Object.fromEntries(Object.entries(table).map(([k, v]) => [k, column(v)]));
-    }
-  }
-}).catch((error) => console.error("gradwidgets: precomputed results unreadable:", error));
-""".replace("STATUS_PROBLEM", STATUS_PROBLEM).replace("STATUS_OK", STATUS_OK)
+__all__ = ["bake", "compact", "save_html", "static_html"]
 
 
-_F32 = np.finfo(np.float32)
-
-
-def _fits_float32(arr: np.ndarray) -> bool:
-    """True when no finite non-zero value would become inf or 0 (or lose all precision) in float32."""
-    with np.errstate(invalid="ignore"):
-        mags = np.abs(arr[np.isfinite(arr) & (arr != 0)])
-    return mags.size == 0 or (mags.max() <= _F32.max and mags.min() >= _F32.smallest_normal)
-
-
-def compact(columns: Columns) -> dict[str, Any]:
-    """Columns as the page stores them: floats as float32, integers as int32, text as lists.
-
-    A float column with a value outside float32's normal range (an exploding gradient of
-    1e45, a vanishing one of 1e-42) stays float64: float32 would show it as inf or 0.
-    """
-    out: dict[str, Any] = {}
-    for name, values in columns.items():
-        arr = np.asarray(values)
-        if arr.dtype.kind == "f":
-            out[name] = arr.astype(np.float32) if _fits_float32(arr) else arr.astype(np.float64)
-        elif arr.dtype.kind in "iub":
-            out[name] = arr.astype(np.int32)
-        else:
-            out[name] = [str(v) for v in arr.tolist()]
-    return out
-
-
-def _stored(columns: dict[str, Any], tables: list[dict[str, Any]], seen: dict[str, int]) -> int:
-    """The position of ``columns`` in ``tables``, appended unless identical columns are there.
-
-    The page holds the precomputed results as plain data, not as Bokeh sources: a source is
-    three models for BokehJS to build (with its selection), thousands of them per explorer.
-    """
-    digest = hashlib.sha1()
-    for name, values in sorted(columns.items()):
-        digest.update(name.encode())
-        if isinstance(values, np.ndarray):
-            digest.update(values.dtype.str.encode() + values.tobytes())
-        else:
-            digest.update("\x1f".join(values).encode())
-    key = digest.hexdigest()
-    if key not in seen:
-        seen[key] = len(tables)
-        tables.append(columns)
-    return seen[key]
-
-
-def _packed_column(values) -> Any:
-    if isinstance(values, np.ndarray):
-        little = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
-        data = base64.b64encode(little.tobytes()).decode("ascii")
-        return {"dtype": values.dtype.name, "bytes": data}
-    return list(values)
-
-
-def pack(store, tables, statuses, problems) -> str:
-    """The precomputed results as one string for the switching callback: gzipped JSON, base64.
-
-    BokehJS decodes every argument of a callback (and gunzips every array) before it draws
-    the plot; a string it leaves alone, and the callback unpacks it on the first change. In
-    the JSON a numeric column is ``{"dtype", "bytes"}`` (float32, float64 or int32; base64 of
-    its little-endian bytes), a text column a plain list.
-    """
-    text = json.dumps(
-        {
-            "store": store,
-            "tables": [{name: _packed_column(v) for name, v in t.items()} for t in tables],
-            "statuses": statuses,
-            "problems": problems,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return base64.b64encode(gzip.compress(text.encode("utf8"), mtime=0)).decode("ascii")
-
-
-def unpack(baked: str) -> dict[str, Any]:
-    """`pack`'s string back as Python data, numeric columns as numpy arrays (for tests)."""
-    data = json.loads(gzip.decompress(base64.b64decode(baked)))
-    data["tables"] = [
-        {
-            name: v if isinstance(v, list) else np.frombuffer(base64.b64decode(v["bytes"]), dtype=v["dtype"])
-            for name, v in t.items()
-        }
-        for t in data["tables"]
-    ]
-    return data
+_SLIDER_LABEL_JS = "return labels[Math.round(tick)] ?? String(tick);"
 
 
 def _bokeh_control(control: Control, explorer: Spec):
+    """The widget of one control and how the callback reads its position.
+
+    Numbers with more than two choices get a slider over their positions (its value shows as
+    the option's label), up to six other choices buttons, more a select.
+    """
     active = control.index(control.default)
     labels = list(control.option_labels)
     name = f"{explorer.name}:control:{control.name}"
+    if control.numeric and len(labels) > 2:
+        label_of = CustomJSTickFormatter(args=dict(labels=labels), code=_SLIDER_LABEL_JS)
+        slider = Slider(start=0, end=len(labels) - 1, step=1, value=active, title=control.label)
+        slider.update(format=label_of, width=320, name=name)
+        return slider, "index"
     if len(labels) <= 6:
         return RadioButtonGroup(labels=labels, active=active, sizing_mode="inherit", name=name), "active"
-    return Select(title=control.label, options=labels, value=labels[active], width=160, name=name), "value"
+    return Select(title=control.label, options=labels, value=labels[active], width=160, name=name), "label"
 
 
-def bake(explorer: Spec, configs: Sequence[Mapping[str, Any]] | None = None):
+def _shards(explorer: Spec, configs, directory: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Every setting's shard name by grid key, and the shards the page holds itself.
+
+    With a ``directory``, shards are files there, and a setting whose file is already written
+    (same setting, same computing code: see :mod:`~gradwidgets.widgets.bakecache`) is not
+    computed again; without one, the page holds them all.
+    """
+    explorer_stamp = stamp(explorer) if directory is not None else None
+    index: dict[str, str] = {}
+    inline: dict[str, str] = {}
+    for config in configs:
+        name = shard_name(explorer_stamp, config) if explorer_stamp else None
+        if name is None or not (directory / f"{name}.js").exists():
+            packed = pack(explorer.run(config))
+            name = name or content_name(packed)
+            if directory is None:
+                inline[name] = packed
+            else:
+                write_script(directory, name, packed)
+        index[explorer.key(config)] = name
+    return index, inline
+
+
+def bake(
+    explorer: Spec,
+    configs: Sequence[Mapping[str, Any]] | None = None,
+    shards: str | Path | None = None,
+    base: str | None = None,
+):
     """Precompute ``configs`` (default: the whole grid) and lay out the static face.
 
-    Returns a Bokeh layout: a control per grid axis, a status line and the explorer's figures,
-    whose sources a ``CustomJS`` callback refills from the precomputed results, with no kernel.
+    Parameters
+    ----------
+    explorer : Spec
+        The declaration (an :class:`~gradwidgets.Explorer`).
+    configs : sequence of mappings, optional
+        The settings to offer; the default setting is always added.
+    shards : str or Path, optional
+        A directory to write each setting's results into as a file the page loads on demand
+        (default: ``GRADWIDGETS_SHARDS``; unset, the page holds every result itself).
+    base : str, optional
+        The URL of ``shards`` relative to the page (default: the book's ``_static/baked/``).
+
+    Returns
+    -------
+    bokeh.models.Column
+        A control per grid axis with more than one choice, a status line and the explorer's
+        figures, whose sources a ``CustomJS`` callback refills from the results, with no kernel.
     """
     configs = list(explorer.grid()) if configs is None else [explorer.config(**c) for c in configs]
     default = explorer.default_config
     if explorer.key(default) not in {explorer.key(c) for c in configs}:
         configs.insert(0, default)
-    results = {explorer.key(c): explorer.run(c) for c in configs}
-    first = results[explorer.key(default)]
-    if not first.data:
+    directory = Path(shards) if shards is not None else shard_directory()
+    index, inline = _shards(explorer, configs, directory)
+    name = index[explorer.key(default)]
+    first = unpack(inline[name] if name in inline else read_script(directory / f"{name}.js"))
+    if not first["data"]:
         raise ValueError(
-            f"the default configuration of explorer {explorer.name!r} computes no data: {first.status}"
+            f"the default configuration of explorer {explorer.name!r} computes no data: {first['status']}"
         )
     sources = {
-        name: ColumnDataSource(compact(cols), name=f"{explorer.name}:{name}")
-        for name, cols in first.data.items()
+        source: ColumnDataSource(columns, name=f"{explorer.name}:{source}")
+        for source, columns in first["data"].items()
     }
     figures = explorer.figures(sources)
-    tables: list[dict[str, Any]] = []  # each distinct set of columns once
-    seen: dict[str, int] = {}
-    store = {
-        key: {name: _stored(compact(cols), tables, seen) for name, cols in r.data.items()}
-        for key, r in results.items()
-        if r.data
-    }
     status = Div(
-        text=html.escape(first.status),
-        styles={"color": STATUS_PROBLEM if first.problem else STATUS_OK},
+        text=first["status"],
+        styles={"color": STATUS_PROBLEM if first["problem"] else STATUS_OK},
         name=f"{explorer.name}:status",
     )
-    controls, widgets = [], []
+    rows, widgets, kinds = [], [], []
     for control in explorer.controls:
-        widget, attr = _bokeh_control(control, explorer)
-        widgets.append((widget, attr))
+        if len(control.options) == 1:  # nothing to choose: not shown
+            widgets.append(None)
+            kinds.append("none")
+            continue
+        widget, kind = _bokeh_control(control, explorer)
+        widgets.append(widget)
+        kinds.append(kind)
         label = Div(text=f"<b>{html.escape(control.label)}</b>", width=110)
-        controls.append(row(label, widget) if attr == "active" else widget)
+        rows.append(row(label, widget) if kind == "active" else widget)
     callback = CustomJS(
         args=dict(
-            controls=[w for w, _ in widgets],
+            controls=widgets,
+            kinds=kinds,
             labels=[list(c.option_labels) for c in explorer.controls],
-            baked=pack(
-                store,
-                tables,
-                {k: html.escape(r.status) for k, r in results.items()},
-                {k: bool(r.problem) for k, r in results.items()},
-            ),
+            index=index,
+            inline=inline,
+            base=base,
             sources=sources,
             status=status,
         ),
-        code=_SWITCH_JS,
+        code=SWITCH_JS,
     )
-    for widget, attr in widgets:
-        widget.js_on_change(attr, callback)
+    for widget, kind in zip(widgets, kinds, strict=True):
+        if widget is not None:
+            widget.js_on_change("active" if kind == "active" else "value", callback)
     title = Div(text=f"<b>{html.escape(explorer.title)}</b>")
     return column(
-        title, *controls, status, figures, sizing_mode="stretch_width", name=f"explorer:{explorer.name}"
+        title, *rows, status, figures, sizing_mode="stretch_width", name=f"explorer:{explorer.name}"
     )
 
 

@@ -1,0 +1,144 @@
+"""The static explorers in the browser: time until every plot is drawn, and time per change. Prints JSON.
+
+For each chapter with explorers in ``_build/html`` (build it first with ``make book``), in
+headless Chromium on loopback:
+
+- ``all_drawn_ms``: from navigation start until the page's plot queue
+  (``gradwidgets/widgets/embed.py``) has built every plot;
+- ``first_change_ms``: once the page is idle (MathJax done), the first change of a control
+  (its shard not loaded yet) until the callback has put the setting's data in the explorer's
+  sources (read through ``Bokeh.documents``);
+- ``later_change_ms``: the median over the next ``CHANGES`` changes, each one step along a
+  control from the last setting, as a reader moves a slider (neighbours are prefetched).
+
+Targets (issue 15): first change <= 150 ms, later changes <= 50 ms median. Run from the
+repository root: ``.venv/bin/python benchmarks/bench_switch.py [--pages book/x.html ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import json
+import re
+import statistics
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+CHANGES = 8
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ALL_BUILT_JS = """() => window.Bokeh && window.gradwidgetsPlots
+    && window.gradwidgetsPlots.pending.length === 0 && !window.gradwidgetsPlots.busy"""
+
+# Change control `i` of the explorer whose callback is `id` to position `p` and resolve with the
+# milliseconds until the callback has applied the setting's shard (new data, or the same data
+# when two settings compute the same, which BokehJS then leaves as it is).
+CHANGE_JS = """async ([d, id, i, p]) => {
+  const cb = Bokeh.documents[d].get_model_by_id(id);
+  const a = cb.args instanceof Map ? Object.fromEntries(cb.args) : cb.args;
+  const index = a.index instanceof Map ? Object.fromEntries(a.index) : a.index;
+  const before = a.status.__gradwidgets?.latest ?? 0;
+  const w = a.controls[i];
+  const t0 = performance.now();
+  if (a.kinds[i] === "active") w.active = p;
+  else if (a.kinds[i] === "index") w.value = p;
+  else w.value = a.labels[i][p];
+  while ((a.status.__gradwidgets?.latest ?? 0) <= before) {
+    if (performance.now() - t0 > 10000) return null;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  const positions = a.controls.map((c, k) => (c === null ? 0 : a.kinds[k] === "active" ? c.active
+    : a.kinds[k] === "index" ? c.value : a.labels[k].indexOf(c.value)));
+  await a.status.__gradwidgets.shards.get(index[positions.join("-")]);
+  await Promise.resolve();  // the callback's own continuation, registered first, has run
+  return performance.now() - t0;
+}"""
+
+LIST_JS = """() => Bokeh.documents.flatMap((doc, d) => Array.from(doc.all_models)
+  .filter((m) => m.code !== undefined && m.args !== undefined
+    && (m.args instanceof Map ? m.args.has("index") : "index" in m.args))
+  .map((m) => {
+    const a = m.args instanceof Map ? Object.fromEntries(m.args) : m.args;
+    return {doc: d, id: m.id, kinds: a.kinds, sizes: a.labels.map((l) => l.length),
+      positions: a.controls.map((w, i) => (w === null ? 0 : a.kinds[i] === "active" ? w.active
+        : a.kinds[i] === "index" ? w.value : a.labels[i].indexOf(w.value)))};
+  }))"""
+
+
+def _pages() -> list[str]:
+    """The chapters whose pages name explorer shards."""
+    shard = re.compile(r"gw-[0-9a-f]{32}")
+    return sorted(f"book/{p.name}" for p in (HTML / "book").glob("*.html") if shard.search(p.read_text()))
+
+
+def _serve():
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _steps(ex: dict) -> list[tuple[int, int]]:
+    """The first change and CHANGES more: one step at a time along the controls with choices."""
+    positions = list(ex["positions"])
+    movable = [i for i, kind in enumerate(ex["kinds"]) if kind != "none" and ex["sizes"][i] > 1]
+    steps = []
+    for n in range(CHANGES + 1):
+        i = movable[n % len(movable)] if n % 3 else movable[0]
+        positions[i] = (positions[i] + 1) % ex["sizes"][i]
+        steps.append((i, positions[i]))
+    return steps
+
+
+def measure_page(browser, url: str) -> dict:
+    """All-drawn time, first-change and later-change times of one page's first explorer."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="commit")
+        page.wait_for_function(ALL_BUILT_JS, timeout=60000, polling=5)
+        drawn = page.evaluate("() => performance.now()")
+        # a reader changes a control after reading a moment, not while MathJax typesets the page
+        page.evaluate("() => window.MathJax?.startup?.promise")
+        page.evaluate("() => new Promise((resolve) => requestIdleCallback(resolve, {timeout: 3000}))")
+        ex = page.evaluate(LIST_JS)[0]
+        times = [page.evaluate(CHANGE_JS, [ex["doc"], ex["id"], i, p]) for i, p in _steps(ex)]
+    finally:
+        context.close()
+    return {
+        "all_drawn_ms": round(drawn),
+        "first_change_ms": round(times[0], 1),
+        "later_change_ms": round(statistics.median(times[1:]), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure every page with explorers (or ``--pages``) and print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", nargs="*", default=None)
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    server = _serve()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    out = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for name in args.pages or _pages():
+            out[name] = measure_page(browser, f"{base}/{name}")
+        browser.close()
+    server.shutdown()
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

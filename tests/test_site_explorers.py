@@ -1,0 +1,155 @@
+"""On the built site, every option of every explorer's controls shows the results baked for it.
+
+For each chapter with explorers, in headless Chromium on loopback: every explorer's controls are
+read through BokehJS, and each option of each control is chosen in turn (the others at their
+defaults). After each choice the plotted data and the status line must be the shard the page's
+index names for that setting, read here from ``_build/html/_static/baked`` with
+:func:`gradwidgets.widgets.shards.unpack`; never "not precomputed", never "could not be loaded".
+A page opened from disk (``file://``) loads its shards too.
+"""
+
+import re
+
+import numpy as np
+import pytest
+from test_site import ALL_BUILT_JS, PAGES, _explorer_pages
+
+from gradwidgets.widgets.shards import read_script, unpack
+
+_ARGS = "(cb) => (cb.args instanceof Map ? Object.fromEntries(cb.args) : cb.args)"
+_ENTRIES = "(o) => (o instanceof Map ? Array.from(o.entries()) : Object.entries(o))"
+
+LIST_JS = f"""() => {{
+  const args = {_ARGS};
+  return Bokeh.documents.flatMap((doc, d) => Array.from(doc.all_models)
+    .filter((m) => m.code !== undefined && m.args !== undefined && args(m).index !== undefined)
+    .map((m) => {{
+      const a = args(m);
+      return {{
+        doc: d, id: m.id, explorer: a.status.name.split(":")[0], kinds: a.kinds,
+        sizes: a.labels.map((l) => l.length), index: Object.fromEntries(({_ENTRIES})(a.index)),
+        positions: a.controls.map((w, i) => (w === null ? 0 : a.kinds[i] === "active" ? w.active
+          : a.kinds[i] === "index" ? w.value : a.labels[i].indexOf(w.value))),
+      }};
+    }}));
+}}"""
+
+CHOOSE_JS = f"""async ([d, id, positions]) => {{
+  const a = ({_ARGS})(Bokeh.documents[d].get_model_by_id(id));
+  const before = a.status.__gradwidgets?.latest ?? 0;
+  let changes = 0;
+  a.controls.forEach((w, i) => {{
+    if (w === null) return;
+    const value = a.kinds[i] === "label" ? a.labels[i][positions[i]] : positions[i];
+    const attr = a.kinds[i] === "active" ? "active" : "value";
+    if (w[attr] !== value) {{ w[attr] = value; changes += 1; }}
+  }});
+  // BokehJS may run a CustomJS callback a moment after the change: wait until each has run
+  const t0 = performance.now();
+  while ((a.status.__gradwidgets?.latest ?? 0) < before + changes) {{
+    if (performance.now() - t0 > 20000) throw new Error("the callback did not run");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }}
+  const index = Object.fromEntries(({_ENTRIES})(a.index));
+  const loading = a.status.__gradwidgets?.shards.get(index[positions.join("-")]);
+  if (loading) await loading;
+  await new Promise((resolve) => setTimeout(resolve, 0));  // after the callback has drawn
+  const sources = ({_ENTRIES})(a.sources).map(([name, s]) =>
+    [name, Object.fromEntries(({_ENTRIES})(s.data).map(([c, v]) => [c, Array.from(v)]))]);
+  return {{status: a.status.text, data: Object.fromEntries(sources)}};
+}}"""
+
+
+def _check(shown: dict, shard: dict, where: str) -> None:
+    assert "not precomputed" not in shown["status"] and "could not be loaded" not in shown["status"], where
+    assert shown["status"] == shard["status"], where
+    for source, columns in shard["data"].items():
+        for name, expected in columns.items():
+            got = shown["data"][source][name]
+            if isinstance(expected, list):
+                assert got == expected, f"{where}: {source}.{name}"
+            else:
+                got = np.array([np.nan if v is None else v for v in got], dtype=np.float64)
+                np.testing.assert_array_equal(
+                    got, expected.astype(np.float64), err_msg=f"{where}: {source}.{name}"
+                )
+
+
+def _walk(page, html_dir, name: str) -> int:
+    page.wait_for_function(ALL_BUILT_JS, timeout=60000)
+    explorers = page.evaluate(LIST_JS)
+    assert explorers, f"{name}: no explorer callbacks found"
+    checked = 0
+    for ex in explorers:
+        default = ex["positions"]
+        assert set(ex["index"]) >= {"-".join(map(str, default))}
+        settings = [default] + [
+            [*default[:i], j, *default[i + 1 :]]
+            for i, kind in enumerate(ex["kinds"])
+            if kind != "none"
+            for j in range(ex["sizes"][i])
+            if j != default[i]
+        ]
+        for positions in [*settings, default]:
+            key = "-".join(map(str, positions))
+            assert key in ex["index"], f"{name} {ex['explorer']}: setting {key} has no shard"
+            shard = unpack(read_script(html_dir / "_static" / "baked" / f"{ex['index'][key]}.js"))
+            shown = page.evaluate(CHOOSE_JS, [ex["doc"], ex["id"], positions])
+            _check(shown, shard, f"{name} {ex['explorer']} {key}")
+            checked += 1
+    return checked
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("name", _explorer_pages())
+def test_every_option_of_every_control_shows_its_baked_results(browser, server, built_book, name):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    errors = []
+    try:
+        page = context.new_page()
+        # the browser's own request for /favicon.ico is not the page's (tests/test_site.py checks
+        # the page's console on every page)
+        page.on(
+            "console",
+            lambda m: (
+                m.type == "error"
+                and not m.location.get("url", "").endswith("/favicon.ico")
+                and errors.append(m.text)
+            ),
+        )
+        page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
+        page.goto(f"{server}/{name}", wait_until="load")
+        assert _walk(page, built_book, name) >= 4
+    finally:
+        context.close()
+    assert errors == []
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_shards_load_on_a_page_opened_from_disk(browser, built_book):
+    name = next(p for p in _explorer_pages() if p in PAGES)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto((built_book / name).as_uri(), wait_until="load")
+        explorers = page.wait_for_function(ALL_BUILT_JS, timeout=60000) and page.evaluate(LIST_JS)
+        ex = explorers[0]
+        i = next(i for i, kind in enumerate(ex["kinds"]) if kind != "none")
+        positions = list(ex["positions"])
+        positions[i] = (positions[i] + 1) % ex["sizes"][i]
+        key = "-".join(map(str, positions))
+        shard = unpack(read_script(built_book / "_static" / "baked" / f"{ex['index'][key]}.js"))
+        _check(page.evaluate(CHOOSE_JS, [ex["doc"], ex["id"], positions]), shard, f"file:// {name} {key}")
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_the_site_publishes_exactly_the_shards_its_pages_name(built_book):
+    named = set()
+    for page in built_book.rglob("*.html"):
+        named.update(re.findall(r"gw-[0-9a-f]{32}", page.read_text(encoding="utf8")))
+    published = {p.stem for p in (built_book / "_static" / "baked").glob("*.js")}
+    assert named and published == named
