@@ -2,21 +2,25 @@
 
 - ``rebuild_s``: ``make book`` with nothing changed, after one ``make book`` that brings the
   cache up to date (target: under 60 s);
-- ``page_bytes``: each page's own HTML; BokehJS and MathJax are shared static files (target:
-  under 2 MB each);
+- ``page_bytes``: each page's own HTML (target: under 2 MB each);
+- ``transfer_bytes``: everything a visit to each page requests (its HTML, scripts, stylesheets,
+  fonts and images, uncompressed: the bodies as served), in a fresh browser context once the
+  network has been idle for half a second, with the largest requests named (target: under
+  2.5 MB a page);
 - ``first_paint_ms``: from navigation start to the first Bokeh plot whose view has finished
   painting, in headless Chromium on loopback with every other host blocked, median of
-  ``VISITS`` visits per page with explorers (target: under 2 s).
+  ``VISITS`` visits per page with explorers (target: under 1.2 s).
 
 The clean build with execution (target: under 10 min) is what ``CI=true make book`` takes; CI
 prints it. Run from the repository root: ``.venv/bin/python benchmarks/bench_site.py``
 (``--no-build`` measures the pages already in ``_build/html``, with no ``rebuild_s``;
-``--visits`` and ``--pages`` narrow the first-paint runs).
+``--html DIR`` another built site; ``--visits`` and ``--pages`` narrow the first-paint runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import statistics
@@ -60,9 +64,9 @@ def make_book() -> float:
     return time.perf_counter() - started
 
 
-def page_sizes() -> dict[str, int]:
-    pages = sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts)
-    return {p.relative_to(HTML).as_posix(): p.stat().st_size for p in pages}
+def page_sizes(html: Path = HTML) -> dict[str, int]:
+    pages = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts)
+    return {p.relative_to(html).as_posix(): p.stat().st_size for p in pages}
 
 
 def _free_port() -> int:
@@ -71,12 +75,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def first_paints(pages: list[str], visits: int = VISITS) -> dict[str, dict]:
+@contextlib.contextmanager
+def _site(html: Path):
+    """A server of ``html`` on loopback and a headless Chromium: yields (browser, url, route)."""
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", HTML],
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", html],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -92,50 +98,96 @@ def first_paints(pages: list[str], visits: int = VISITS) -> dict[str, dict]:
         time.sleep(0.5)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            out = {}
-            for page_name in pages:
-                times = []
-                for _ in range(visits):
-                    context = browser.new_context(viewport={"width": 1280, "height": 900})
-                    context.route("**/*", route)
-                    context.add_init_script(FIRST_PAINT_JS)
-                    page = context.new_page()
-                    page.goto(f"http://127.0.0.1:{port}/{page_name}", wait_until="commit")
-                    page.wait_for_function("() => window.__firstPaint !== null", timeout=60000)
-                    times.append(page.evaluate("() => window.__firstPaint"))
-                    context.close()
-                out[page_name] = {"median_ms": round(statistics.median(times)), "max_ms": round(max(times))}
+            yield browser, f"http://127.0.0.1:{port}", route
             browser.close()
     finally:
         server.terminate()
         server.wait(10)
     if blocked:
         raise RuntimeError(f"pages requested other hosts: {blocked}")
+
+
+def first_paints(pages: list[str], visits: int = VISITS, html: Path = HTML) -> dict[str, dict]:
+    """Median and worst time to the first painted Bokeh plot of each page, in ms."""
+    out = {}
+    with _site(html) as (browser, url, route):
+        for page_name in pages:
+            times = []
+            for _ in range(visits):
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                context.route("**/*", route)
+                context.add_init_script(FIRST_PAINT_JS)
+                page = context.new_page()
+                page.goto(f"{url}/{page_name}", wait_until="commit")
+                page.wait_for_function("() => window.__firstPaint !== null", timeout=60000)
+                times.append(page.evaluate("() => window.__firstPaint"))
+                context.close()
+            out[page_name] = {"median_ms": round(statistics.median(times)), "max_ms": round(max(times))}
+    return out
+
+
+def transfers(pages: list[str], html: Path = HTML) -> dict[str, dict]:
+    """Bytes of every response a visit to each page gets, in total and the largest ones."""
+    out = {}
+    with _site(html) as (browser, url, route):
+        for page_name in pages:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.route("**/*", route)
+            page = context.new_page()
+            responses = []
+            page.on("response", lambda r, seen=responses: seen.append(r))
+            page.goto(f"{url}/{page_name}", wait_until="load")
+            page.wait_for_load_state("networkidle")
+            sizes = {}
+            for response in responses:
+                if 300 <= response.status < 400:  # a redirect has no body of its own
+                    continue
+                name = response.url.removeprefix(url + "/").split("?")[0]
+                sizes[name] = sizes.get(name, 0) + len(response.body())
+            context.close()
+            largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:6]
+            out[page_name] = {
+                "total": sum(sizes.values()),
+                "requests": len(sizes),
+                "largest": {name: size for name, size in largest},
+            }
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-build", action="store_true", help="measure _build/html as it is")
+    parser.add_argument("--html", type=Path, default=HTML, help="the built site (implies --no-build)")
     parser.add_argument("--visits", type=int, default=VISITS, help="visits per page (median)")
     parser.add_argument("--pages", nargs="*", help="pages to visit, like book/diagnose.html")
+    parser.add_argument("--no-paint", action="store_true", help="measure sizes and transfers only")
     args = parser.parse_args()
+    html = args.html.resolve()
     rebuild = None
-    if not args.no_build:
+    if not args.no_build and html == HTML:
         make_book()  # bring the cache and the build up to date
         rebuild = round(make_book(), 1)
-    sizes = page_sizes()
-    with_plots = [p for p, _ in sizes.items() if "data-root-id" in (HTML / p).read_text(encoding="utf8")]
-    paints = first_paints(args.pages or with_plots, args.visits)
+    sizes = page_sizes(html)
+    pages = args.pages or [p for p in sizes if p != "index.html"]  # index.html only redirects
+    with_plots = [p for p in pages if "data-root-id" in (html / p).read_text(encoding="utf8")]
+    moved = transfers(pages, html)
+    paints = {} if args.no_paint else first_paints(with_plots, args.visits, html)
     print(
         json.dumps(
             {
-                "targets": {"rebuild_s": 60, "page_bytes": 2_000_000, "first_paint_ms": 2000},
+                "targets": {
+                    "rebuild_s": 60,
+                    "page_bytes": 2_000_000,
+                    "transfer_bytes": 2_500_000,
+                    "first_paint_ms": 1200,
+                },
                 "rebuild_s": rebuild,
                 "largest_page_bytes": max(sizes.values()),
                 "page_bytes": sizes,
+                "largest_transfer_bytes": max(v["total"] for v in moved.values()),
+                "transfer_bytes": moved,
                 "first_paint_ms": paints,
-                "worst_first_paint_ms": max(v["max_ms"] for v in paints.values()),
+                "worst_first_paint_ms": max((v["max_ms"] for v in paints.values()), default=None),
             },
             indent=2,
         )
