@@ -78,12 +78,13 @@ if (name === undefined) {
   load(name).then((shard) => {
     clearTimeout(slow);
     if (ticket !== state.latest) return;  // a newer change is on its way
-    show(shard.status, shard.problem);
+    if (status.text !== shard.status) show(shard.status, shard.problem);  // a new text relays out
     const named = sources instanceof Map ? sources.entries() : Object.entries(sources);
     for (const [source_name, source] of named) {
       const table = shard.data[source_name];
       if (table !== undefined) source.data = {...table};
     }
+    state.applied = performance.now();  // when the plots got this setting's data (benchmarks read it)
     controls.forEach((w, i) => {  // prefetch one step along each control
       for (const step of [-1, 1]) {
         const next = positions.slice();
