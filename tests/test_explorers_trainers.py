@@ -1,6 +1,7 @@
 """gradwidgets.explorers.trainers: training explorers stream partial results; clipping bounds norms."""
 
 import numpy as np
+from bokeh.models import ColumnDataSource, Legend
 from test_explorers import SMALL
 
 from gradwidgets.explorers import clipping, norm_training
@@ -34,3 +35,16 @@ def test_clipping_by_norm_bounds_the_recorded_norm():
     assert (
         result.data["time"]["value"][0] > result.data["time"]["value"][-1]
     )  # radius 1.5 explodes back in time
+
+
+def test_norm_training_does_not_speak_of_clipping():
+    ex = norm_training(**SMALL["norm_training"])
+    labels = {
+        str(getattr(item.label, "value", item.label))
+        for m in ex.figures(
+            {k: ColumnDataSource(v) for k, v in ex.run(ex.default_config).data.items()}
+        ).references()
+        if isinstance(m, Legend)
+        for item in m.items
+    }
+    assert "total gradient norm" in labels and not any("clipping" in label for label in labels)

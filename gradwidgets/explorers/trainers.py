@@ -90,7 +90,7 @@ def stream_training(
 
 def _training_figures(sources):
     return stack(
-        training_figure(sources["loss"], sources["norms"], sources["diverged"]),
+        training_figure(sources["loss"], sources["norms"], sources["diverged"], clipping=False),
         gradient_heatmap_figure(sources["heat"]),
     )
 
