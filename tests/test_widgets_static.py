@@ -194,3 +194,29 @@ def test_a_missing_shard_is_a_status_line_and_a_console_error_not_a_silent_plot(
             f"() => ({MODEL_ATTR_JS})(['test:status', 'text']).includes('could not be loaded')"
         )
         assert any("unreadable" in e for e in bp.console_errors)
+
+
+def test_a_setting_whose_computation_failed_is_computed_again_on_a_rebuild(tmp_path, monkeypatch):
+    calls = []
+    real = flow_module._mlp_profile
+
+    def flaky(cfg, *a, **kw):
+        calls.append(cfg["depth"])
+        if cfg["depth"] == 3 and calls.count(3) == 1:
+            raise MemoryError("out of memory, once")
+        return real(cfg, *a, **kw)
+
+    monkeypatch.setattr(flow_module, "_mlp_profile", flaky)
+    ex = gradient_flow(
+        depths=(2, 3),
+        activations=("tanh",),
+        inits=("xavier_normal",),
+        norms=(None,),
+        residual=(False,),
+        depth=2,
+    )
+    first = _callback(ex.static(shards=tmp_path)).args["index"]
+    assert "could not compute" in unpack(read_script(tmp_path / f"{first['1']}.js"))["status"]
+    again = _callback(ex.static(shards=tmp_path)).args["index"]
+    assert calls == [2, 3, 3] and again["0"] == first["0"] and again["1"] != first["1"]
+    assert "could not compute" not in unpack(read_script(tmp_path / f"{again['1']}.js"))["status"]

@@ -11,6 +11,8 @@ import numpy as np
 
 from ..core.checks import same_choice
 
+FAILED = "could not compute this setting"
+"""How the status of a setting whose computation raised begins."""
 Columns = dict[str, np.ndarray]
 """One data source's columns: equal-length numpy arrays by name."""
 
@@ -157,6 +159,4 @@ class Spec:
         try:
             return self.compute(config, emit or _never_stop)
         except Exception as err:  # shown to the learner as a status line, not a traceback
-            return Result(
-                {}, status=f"could not compute this setting: {type(err).__name__}: {err}", problem=True
-            )
+            return Result({}, status=f"{FAILED}: {type(err).__name__}: {err}", problem=True)

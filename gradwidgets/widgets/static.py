@@ -30,7 +30,7 @@ from ..plots.theme import STATUS_OK, STATUS_PROBLEM
 from .bakecache import content_name, shard_directory, shard_name, stamp
 from .embed import html_fragment
 from .shards import compact, pack, read_script, unpack, write_script
-from .spec import Control, Spec
+from .spec import FAILED, Control, Spec
 from .switch_js import SWITCH_JS
 
 __all__ = ["bake", "compact", "save_html", "static_html"]
@@ -71,8 +71,10 @@ def _shards(explorer: Spec, configs, directory: Path | None) -> tuple[dict[str, 
     for config in configs:
         name = shard_name(explorer_stamp, config) if explorer_stamp else None
         if name is None or not (directory / f"{name}.js").exists():
-            packed = pack(explorer.run(config))
-            name = name or content_name(packed)
+            result = explorer.run(config)
+            packed = pack(result)
+            if name is None or result.status.startswith(FAILED):  # a failure is never kept for reuse
+                name = content_name(packed)
             if directory is None:
                 inline[name] = packed
             else:
