@@ -1,6 +1,8 @@
 """gradwidgets.explorers._args: a factory's arguments are checked at the call, each error naming it."""
 
+import numpy as np
 import pytest
+import torch
 
 from gradwidgets.core.checks import same_choice as same
 from gradwidgets.explorers._args import FactoryArgs, finite, ints, one_of, optional
@@ -32,6 +34,10 @@ def test_choices_scalars_and_defaults_are_checked_with_the_factorys_name():
         toy(sise=1)
     with pytest.raises(ValueError, match=r"sizes=3 must be a sequence of choices, e.g. \(3,\)"):
         toy(3)
+    # iterable by type but not as a value: a 0-d tensor or array (found by tests/test_fuzz.py)
+    for zero_d in (torch.tensor(3), np.array(3)):
+        with pytest.raises(ValueError, match=r"^toy\(\): sizes=.* must be a sequence of choices"):
+            toy(zero_d)
 
 
 def test_value_checks():

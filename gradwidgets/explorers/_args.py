@@ -101,7 +101,12 @@ class FactoryArgs:
             raise ValueError(
                 f"{self.where}: {arg}={options!r} must be a sequence of choices, e.g. ({options!r},)"
             )
-        options = tuple(options)
+        try:
+            options = tuple(options)
+        except TypeError:  # iterable by its type, not as a value (a 0-d tensor or array)
+            raise ValueError(
+                f"{self.where}: {arg}={options!r} must be a sequence of choices, e.g. ({options!r},)"
+            ) from None
         if not options:
             raise ValueError(f"{self.where}: {arg}=() offers no choice; give at least one")
         checked = tuple(self._run(check, f"{arg}[{i}]", option) for i, option in enumerate(options))
