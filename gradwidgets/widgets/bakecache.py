@@ -48,7 +48,8 @@ def code_hash() -> str:
 
 def _code(code: types.CodeType) -> str:
     consts = [_code(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
-    return f"{code.co_qualname}:{code.co_code.hex()}:{consts}:{code.co_names}"
+    qualname = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
+    return f"{qualname}:{code.co_code.hex()}:{consts}:{code.co_names}"
 
 
 def describe(value: Any, depth: int = 0) -> str | None:
