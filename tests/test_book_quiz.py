@@ -2,16 +2,13 @@
 
 Every chapter page has at least three question containers (class ``gw-quiz``); choosing a wrong
 and then the right answer (or typing a wrong and then the right number) shows each answer's
-feedback, with no console error and no request off this machine. The book must have been built
-(`make book`): these tests read ``_build/html`` and skip when it is absent. Besides them, which
+feedback, with no console error and no request off this machine. The book is built with
+``make book`` first (conftest's ``built_book``), as for tests/test_site.py. Besides them, which
 need no browser: every chapter has a self-check cell, and an exercise that asks the learner to
 predict before running and one that asks for a remedy that works.
 """
 
-import functools
-import http.server
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -41,20 +38,9 @@ def test_every_course_chapter_has_a_self_check_cell_and_both_kinds_of_exercise()
 
 
 @pytest.fixture(scope="module")
-def site():
-    """The built book on 127.0.0.1, at a free port."""
-    if not (HTML / "book" / "backprop.html").exists():
-        pytest.skip("the book is not built: run `make book` first")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=HTML))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+def site(server):
+    """The built book on 127.0.0.1 (conftest's ``server``: built with ``make book`` if needed)."""
+    return server
 
 
 def _open(page, url):
