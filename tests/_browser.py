@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
+import http.server
 import os
 import shutil
+import threading
 from urllib.parse import urlparse
 
 import pytest
@@ -104,3 +107,20 @@ MODEL_ATTR_JS = """([name, attr]) => {
   return null;
 }"""
 """Read one property of a named Bokeh model in the page."""
+
+
+def serve(directory) -> http.server.ThreadingHTTPServer:
+    """``directory`` served quietly on 127.0.0.1 at a free port, from a daemon thread.
+
+    The caller stops it with ``shutdown()`` and ``server_close()``.
+    """
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

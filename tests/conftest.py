@@ -1,17 +1,14 @@
 """Shared fixtures: small seeded datasets, the built book and its server on loopback."""
 
-import functools
-import http.server
 import importlib.util
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import torch
-from _browser import close_shared_browser, shared_browser
+from _browser import close_shared_browser, serve, shared_browser
 
 import gradwidgets as gw
 
@@ -123,12 +120,7 @@ def built_book() -> Path:
 def server(built_book):
     """The built site on 127.0.0.1, at a free port."""
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=built_book))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = serve(built_book)
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()

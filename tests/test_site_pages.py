@@ -10,11 +10,7 @@ whether anything in the article is wider than the column without a visible scrol
 from __future__ import annotations
 
 import functools
-import http.server
 import re
-import shutil
-import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -97,32 +93,6 @@ STATE_JS = """() => ({
   icons: document.querySelectorAll('svg.svg-inline--fa').length,
   missingIcons: document.querySelectorAll('svg.svg-inline--fa.missing, i[class*="fa-"]').length,
 })"""
-
-
-@pytest.fixture(scope="module")
-def built_book() -> Path:
-    """Build the book exactly as `make book` does (as tests/test_site.py does)."""
-    if shutil.which("make") is None:
-        pytest.fail("make is not installed; the book is built with `make book`")
-    run = subprocess.run(["make", "--no-print-directory", "book"], cwd=ROOT, capture_output=True, text=True)
-    if run.returncode != 0:
-        pytest.fail(f"`make book` failed:\n{(run.stdout + run.stderr)[-12000:]}")
-    return HTML
-
-
-@pytest.fixture(scope="module")
-def server(built_book):
-    """The built site on 127.0.0.1, at a free port."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=built_book))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 class Visit:

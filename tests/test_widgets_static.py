@@ -1,12 +1,8 @@
 """The static face: precomputed results switched by Bokeh widgets in the browser, no kernel."""
 
-import functools
-import http.server
-import threading
-
 import numpy as np
 import pytest
-from _browser import MODEL_ATTR_JS, SOURCE_COLUMN_JS, browser_page
+from _browser import MODEL_ATTR_JS, SOURCE_COLUMN_JS, browser_page, serve
 from bokeh.embed import json_item
 from bokeh.models import ColumnDataSource, CustomJS, RadioButtonGroup, Select, Slider
 from test_widgets_explorer import _compute, _figures, make
@@ -147,24 +143,13 @@ def test_static_face_switches_data_in_chromium_offline(tmp_path, monkeypatch):
         assert bp.blocked == [] and bp.console_errors == []
 
 
-def _serve(directory):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("how", ["file", "http"])
 def test_shards_load_on_demand_from_disk_and_from_a_server(tmp_path, how):
     layout = make().static(shards=tmp_path / "baked", base="baked/")
     path = save_html(layout, str(tmp_path / "explorer.html"))
     assert len((tmp_path / "baked").glob("*.js").__iter__().__next__().read_text()) > 0
-    server = _serve(tmp_path) if how == "http" else None
+    server = serve(tmp_path) if how == "http" else None
     url = f"http://127.0.0.1:{server.server_address[1]}/explorer.html" if server else f"file://{path}"
     requested = []
     try:
@@ -176,6 +161,7 @@ def test_shards_load_on_demand_from_disk_and_from_a_server(tmp_path, how):
     finally:
         if server:
             server.shutdown()
+            server.server_close()
     shards = [u for u in requested if "/baked/gw-" in u]
     assert shards and len(shards) < 16  # fetched on demand (with neighbours), not the whole grid
 
