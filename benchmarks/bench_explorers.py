@@ -18,10 +18,10 @@ import threading
 import time
 
 import torch
-from bokeh.embed import json_item
 
 import gradwidgets as gw
 from gradwidgets.explorers import CATALOG, flow, gradient_flow, norm_training
+from gradwidgets.widgets import static_html
 
 
 def _bare_step_ms(depth: int, width: int, activation: str, init: str, repeats: int = 30) -> float:
@@ -89,13 +89,13 @@ def baking() -> dict:
     for name, factory in CATALOG.items():
         ex = factory()
         t = time.perf_counter()
-        layout = ex.static()
+        face = ex.static()
         seconds = time.perf_counter() - t
         total += seconds
         out[name] = {
             "grid": ex.grid_size,
             "seconds": round(seconds, 2),
-            "bytes": len(json.dumps(json_item(layout))),
+            "bytes": len(static_html(face)),
         }
     return {
         "explorers": out,

@@ -5,9 +5,10 @@ headless Chromium on loopback:
 
 - ``all_drawn_ms``: from navigation start until the page's plot queue
   (``gradwidgets/widgets/embed.py``) has built every plot;
-- ``first_change_ms``: once the page is idle (MathJax done), the first change of a control
-  (its shard not loaded yet) until the callback has put the setting's data in the explorer's
-  sources (read through ``Bokeh.documents``);
+- ``first_change_ms``: once the page is idle and the explorer scrolled into view, ``PAUSE_MS``
+  later (a reader changes a control they see, after a look; the face loads the settings one
+  step away when it first comes into view), the first change of a control until the face has
+  put the setting's data in the explorer's Bokeh sources;
 - ``later_change_ms``: the median over the next ``CHANGES`` changes, each one step along a
   control from the last setting, as a reader moves a slider, ``PAUSE_MS`` apart (the time
   the neighbours of a setting have to be prefetched).
@@ -38,35 +39,24 @@ ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-
 ALL_BUILT_JS = """() => window.Bokeh && window.gradwidgetsPlots
     && window.gradwidgetsPlots.pending.length === 0 && !window.gradwidgetsPlots.busy"""
 
-# Change control `i` of the explorer whose callback is `id` to position `p`; resolve with the
-# milliseconds until the callback put the setting's data in the sources (``state.applied``,
-# which the callback sets) and until the frame after that was painted.
-CHANGE_JS = """async ([d, id, i, p]) => {
-  const cb = Bokeh.documents[d].get_model_by_id(id);
-  const a = cb.args instanceof Map ? Object.fromEntries(cb.args) : cb.args;
-  const w = a.controls[i];
+# Set control `i` of face `id` to position `p` (as its input event would); resolve with the
+# milliseconds until the face put the setting's data in the sources (``face.applied``) and
+# until the frame after that was painted.
+CHANGE_JS = """async ([id, i, p]) => {
+  const f = gradwidgetsFaces.faces.get(id);
+  const positions = f.positions();
+  positions[i] = p;
   const t0 = performance.now();
-  if (a.kinds[i] === "active") w.active = p;
-  else if (a.kinds[i] === "index") w.value = p;
-  else w.value = a.labels[i][p];
-  while (!((a.status.__gradwidgets?.applied ?? 0) > t0)) {
-    if (performance.now() - t0 > 10000) return null;
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  }
-  const applied = a.status.__gradwidgets.applied - t0;
+  await f.set(positions);
+  if (!(f.applied > t0)) return null;
+  const applied = f.applied - t0;
   await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
   return [applied, performance.now() - t0];
 }"""
 
-LIST_JS = """() => Bokeh.documents.flatMap((doc, d) => Array.from(doc.all_models)
-  .filter((m) => m.code !== undefined && m.args !== undefined
-    && (m.args instanceof Map ? m.args.has("index") : "index" in m.args))
-  .map((m) => {
-    const a = m.args instanceof Map ? Object.fromEntries(m.args) : m.args;
-    return {doc: d, id: m.id, kinds: a.kinds, sizes: a.labels.map((l) => l.length),
-      positions: a.controls.map((w, i) => (w === null ? 0 : a.kinds[i] === "active" ? w.active
-        : a.kinds[i] === "index" ? w.value : a.labels[i].indexOf(w.value)))};
-  }))"""
+LIST_JS = """() => Array.from(gradwidgetsFaces.faces.values()).map((f) => ({
+  id: f.id, kinds: f.kinds, sizes: f.labels.map((l) => l.length), positions: f.positions(),
+}))"""
 
 
 def _pages() -> list[str]:
@@ -110,9 +100,11 @@ def measure_page(browser, url: str) -> dict:
         page.evaluate("() => window.MathJax?.startup?.promise")
         page.evaluate("() => new Promise((resolve) => requestIdleCallback(resolve, {timeout: 3000}))")
         ex = page.evaluate(LIST_JS)[0]
+        page.locator(f"#{ex['id']}").scroll_into_view_if_needed()
+        page.wait_for_timeout(PAUSE_MS)
         times = []
         for i, p in _steps(ex):
-            times.append(page.evaluate(CHANGE_JS, [ex["doc"], ex["id"], i, p]))
+            times.append(page.evaluate(CHANGE_JS, [ex["id"], i, p]))
             page.wait_for_timeout(PAUSE_MS)  # a reader looks before the next change
     finally:
         context.close()

@@ -99,15 +99,6 @@ SOURCE_COLUMN_JS = """([name, column]) => {
 }"""
 """Read one column of a named ColumnDataSource through BokehJS in the page."""
 
-MODEL_ATTR_JS = """([name, attr]) => {
-  for (const doc of Bokeh.documents) {
-    const m = doc.get_model_by_name(name);
-    if (m) { return m[attr]; }
-  }
-  return null;
-}"""
-"""Read one property of a named Bokeh model in the page."""
-
 
 def serve(directory) -> http.server.ThreadingHTTPServer:
     """``directory`` served quietly on 127.0.0.1 at a free port, from a daemon thread.

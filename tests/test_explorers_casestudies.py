@@ -1,15 +1,15 @@
 """gradwidgets.explorers.casestudies: the CNN-flow and sequence-memory explorers."""
 
 import pytest
-from bokeh.embed import json_item
 
 from gradwidgets.explorers.casestudies import cnn_flow, sequence_memory
+from gradwidgets.widgets import static_html
 
 
 def test_full_explorers_bake_under_a_megabyte():
     """The chapter's grids: 54 CNN profiles and 32 sequence runs."""
     for ex in (cnn_flow(), sequence_memory()):
-        assert len(str(json_item(ex.static()))) < 1_000_000
+        assert len(static_html(ex.static())) < 1_000_000
 
 
 def test_single_option_controls_are_hidden():

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from bokeh.embed import json_item
 
 from gradwidgets.core.models import build_mlp
 from gradwidgets.explorers._common import dataset
 from gradwidgets.explorers.precision import fp16_range, loss_scaling, scaled_run
 from gradwidgets.lessons.precision import fp16_gradients
+from gradwidgets.widgets import static_html
 
 SMALL_RANGE = dict(activations=("sigmoid", "relu"), depths=(3, 6), scales=(1.0, 2.0**16), width=8)
 SMALL_SCALING = dict(
@@ -22,7 +22,7 @@ def test_fp16_range_shows_fp16_gradients_of_the_setting():
     grads = fp16_gradients(model, dataset("spirals").X, dataset("spirals").y, loss="cross_entropy")
     np.testing.assert_array_equal(result.data["layers"]["zero"], grads.zero)
     assert result.data["hist"]["share"].sum() == pytest.approx(1.0)
-    assert result.status.startswith("Layer 1:") and len(str(json_item(ex.static()))) < 1_000_000
+    assert result.status.startswith("Layer 1:") and len(static_html(ex.static())) < 1_000_000
 
 
 def test_the_scale_slides_the_histogram():

@@ -1,9 +1,9 @@
 """The weight-decay explorer: its faces show what training computes."""
 
 import numpy as np
-from bokeh.embed import json_item
 
 from gradwidgets.explorers.regularization import LEARNING_RATES, weight_decay
+from gradwidgets.widgets import static_html
 
 SMALL = dict(optimizers=("sgd", "adamw"), decays=(0.0, 0.1), steps=12, depth=2, width=16)
 
@@ -12,7 +12,7 @@ def test_default_runs_and_bakes_small():
     ex = weight_decay(**SMALL)
     result = ex.run(ex.default_config)
     assert result.data and result.status.startswith("Step 12/12")
-    assert len(str(json_item(ex.static()))) < 1_000_000
+    assert len(static_html(ex.static())) < 1_000_000
 
 
 def test_live_control_change_shows_the_core_result():

@@ -1,11 +1,11 @@
 """The Jacobian-spectrum explorer: both faces show what the core computes, and stay small."""
 
 import numpy as np
-from bokeh.embed import json_item
 
 from gradwidgets.core.models import build_mlp
 from gradwidgets.explorers.spectrum import jacobian_spectrum
 from gradwidgets.lessons.jacobians import jacobian_singular_values, layer_jacobians
+from gradwidgets.widgets import static_html
 
 SMALL = dict(activations=("linear", "sigmoid"), weights=("gaussian", "orthogonal"), gains=(1.0, 2.0), depth=6)
 
@@ -43,10 +43,8 @@ def test_live_control_change_shows_the_core_result():
 
 
 def test_static_face_is_small():
-    layout = jacobian_spectrum(**SMALL).static()
-    assert len(str(json_item(layout))) < 1_000_000
+    assert len(static_html(jacobian_spectrum(**SMALL).static())) < 1_000_000
 
 
 def test_full_default_grid_bakes_under_a_megabyte():
-    layout = jacobian_spectrum().static()
-    assert len(str(json_item(layout))) < 1_000_000
+    assert len(static_html(jacobian_spectrum().static())) < 1_000_000

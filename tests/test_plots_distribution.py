@@ -39,6 +39,8 @@ def test_figure_has_shared_layers_and_fixed_fraction_axis(profile):
     source = ColumnDataSource(activation_distribution_columns(profile))
     top, bottom = activation_distribution_figure(source).children
     assert top.x_range is bottom.x_range and (bottom.y_range.start, bottom.y_range.end) == (0, 1)
+    # titled: when no unit is saturated or dead, the bars and their legend draw nothing
+    assert "saturated" in bottom.title.text.lower() and "dead" in bottom.title.text.lower()
     bars = [r.glyph for r in bottom.renderers]
     assert [(g.top, g.fill_color) for g in bars] == [("saturation", ORANGE), ("dead", BLACK)]
     hover = bottom.select_one({"type": HoverTool})

@@ -1,11 +1,12 @@
 """On the built site, every option of every explorer's controls shows the results baked for it.
 
-For each chapter with explorers, in headless Chromium on loopback: every explorer's controls are
-read through BokehJS, and each option of each control is chosen in turn (the others at their
-defaults). After each choice the plotted data and the status line must be the shard the page's
-index names for that setting, read here from ``_build/html/_static/baked`` with
-:func:`gradwidgets.widgets.shards.unpack`; never "not precomputed", never "could not be loaded".
-A page opened from disk (``file://``) loads its shards too.
+For each chapter with explorers, in headless Chromium on loopback: every explorer's face is read
+from ``window.gradwidgetsFaces`` (:mod:`gradwidgets.widgets.switch_js`), and each option of each
+control is chosen in turn (the others at their defaults). After each choice the plotted data
+and the status line must be the shard the page's index names for that setting, read here from
+``_build/html/_static/baked`` with :func:`gradwidgets.widgets.shards.unpack`; never "not
+precomputed", never "could not be loaded". A page opened from disk (``file://``) loads its
+shards too.
 """
 
 import re
@@ -16,48 +17,24 @@ from test_site import ALL_BUILT_JS, PAGES, _explorer_pages
 
 from gradwidgets.widgets.shards import read_script, unpack
 
-_ARGS = "(cb) => (cb.args instanceof Map ? Object.fromEntries(cb.args) : cb.args)"
-_ENTRIES = "(o) => (o instanceof Map ? Array.from(o.entries()) : Object.entries(o))"
+LIST_JS = """() => Array.from(gradwidgetsFaces.faces.values()).map((f) => ({
+  id: f.id, explorer: f.explorer, kinds: f.kinds, sizes: f.labels.map((l) => l.length),
+  index: f.index, positions: f.positions(),
+}))"""
 
-LIST_JS = f"""() => {{
-  const args = {_ARGS};
-  return Bokeh.documents.flatMap((doc, d) => Array.from(doc.all_models)
-    .filter((m) => m.code !== undefined && m.args !== undefined && args(m).index !== undefined)
-    .map((m) => {{
-      const a = args(m);
-      return {{
-        doc: d, id: m.id, explorer: a.status.name.split(":")[0], kinds: a.kinds,
-        sizes: a.labels.map((l) => l.length), index: Object.fromEntries(({_ENTRIES})(a.index)),
-        positions: a.controls.map((w, i) => (w === null ? 0 : a.kinds[i] === "active" ? w.active
-          : a.kinds[i] === "index" ? w.value : a.labels[i].indexOf(w.value))),
-      }};
-    }}));
-}}"""
-
-CHOOSE_JS = f"""async ([d, id, positions]) => {{
-  const a = ({_ARGS})(Bokeh.documents[d].get_model_by_id(id));
-  const before = a.status.__gradwidgets?.latest ?? 0;
-  let changes = 0;
-  a.controls.forEach((w, i) => {{
-    if (w === null) return;
-    const value = a.kinds[i] === "label" ? a.labels[i][positions[i]] : positions[i];
-    const attr = a.kinds[i] === "active" ? "active" : "value";
-    if (w[attr] !== value) {{ w[attr] = value; changes += 1; }}
-  }});
-  // BokehJS may run a CustomJS callback a moment after the change: wait until each has run
-  const t0 = performance.now();
-  while ((a.status.__gradwidgets?.latest ?? 0) < before + changes) {{
-    if (performance.now() - t0 > 20000) throw new Error("the callback did not run");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }}
-  const index = Object.fromEntries(({_ENTRIES})(a.index));
-  const loading = a.status.__gradwidgets?.shards.get(index[positions.join("-")]);
-  if (loading) await loading;
-  await new Promise((resolve) => setTimeout(resolve, 0));  // after the callback has drawn
-  const sources = ({_ENTRIES})(a.sources).map(([name, s]) =>
-    [name, Object.fromEntries(({_ENTRIES})(s.data).map(([c, v]) => [c, Array.from(v)]))]);
-  return {{status: a.status.text, data: Object.fromEntries(sources)}};
-}}"""
+# Set a face's controls to `positions` (each changed control as its input event would) and
+# return, once the page has applied the change, the status line and the plotted columns.
+CHOOSE_JS = """async ([id, positions]) => {
+  const f = gradwidgetsFaces.faces.get(id);
+  await f.set(positions);
+  const sources = await f.drawn();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const entries = (o) => (o instanceof Map ? Array.from(o.entries()) : Object.entries(o));
+  const data = Array.from(sources.entries()).map(([name, s]) =>
+    [name, Object.fromEntries(entries(s.data).map(([c, v]) => [c, Array.from(v)]))]);
+  return {status: document.getElementById(id).querySelector(".gw-status").textContent,
+          data: Object.fromEntries(data)};
+}"""
 
 
 def _check(shown: dict, shard: dict, where: str) -> None:
@@ -78,7 +55,7 @@ def _check(shown: dict, shard: dict, where: str) -> None:
 def _walk(page, html_dir, name: str) -> int:
     page.wait_for_function(ALL_BUILT_JS, timeout=60000)
     explorers = page.evaluate(LIST_JS)
-    assert explorers, f"{name}: no explorer callbacks found"
+    assert explorers, f"{name}: no explorer faces found"
     checked = 0
     for ex in explorers:
         default = ex["positions"]
@@ -94,7 +71,7 @@ def _walk(page, html_dir, name: str) -> int:
             key = "-".join(map(str, positions))
             assert key in ex["index"], f"{name} {ex['explorer']}: setting {key} has no shard"
             shard = unpack(read_script(html_dir / "_static" / "baked" / f"{ex['index'][key]}.js"))
-            shown = page.evaluate(CHOOSE_JS, [ex["doc"], ex["id"], positions])
+            shown = page.evaluate(CHOOSE_JS, [ex["id"], positions])
             _check(shown, shard, f"{name} {ex['explorer']} {key}")
             checked += 1
     return checked
@@ -141,7 +118,7 @@ def test_shards_load_on_a_page_opened_from_disk(browser, built_book):
         positions[i] = (positions[i] + 1) % ex["sizes"][i]
         key = "-".join(map(str, positions))
         shard = unpack(read_script(built_book / "_static" / "baked" / f"{ex['index'][key]}.js"))
-        _check(page.evaluate(CHOOSE_JS, [ex["doc"], ex["id"], positions]), shard, f"file:// {name} {key}")
+        _check(page.evaluate(CHOOSE_JS, [ex["id"], positions]), shard, f"file:// {name} {key}")
     finally:
         context.close()
 

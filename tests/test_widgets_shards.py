@@ -27,7 +27,7 @@ def test_compact_keeps_float64_where_float32_would_show_inf_or_zero():
     assert out["bad"].dtype == np.float32  # non-finite values and zeros are what they are
 
 
-def test_pack_keeps_dtypes_text_non_finite_values_and_escapes_the_status():
+def test_pack_keeps_dtypes_text_non_finite_values_and_the_status_as_text():
     cols = {
         "f": np.array([1.0, 1e45]),
         "g": np.array([0.0, np.nan, np.inf]),
@@ -39,7 +39,7 @@ def test_pack_keeps_dtypes_text_non_finite_values_and_escapes_the_status():
     assert data["f"].dtype == np.float64 and data["f"][1] == 1e45
     assert data["g"].dtype == np.float32 and np.isnan(data["g"][1]) and np.isinf(data["g"][2])
     assert data["i"].dtype == np.int32 and data["t"] == ["a"]
-    assert back["status"] == "ratio &lt;1e-3 &amp; falling" and back["problem"] is True
+    assert back["status"] == "ratio <1e-3 & falling" and back["problem"] is True
 
 
 def test_a_result_with_no_data_is_a_status_alone():

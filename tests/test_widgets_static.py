@@ -1,37 +1,28 @@
-"""The static face: precomputed results switched by Bokeh widgets in the browser, no kernel."""
+"""The static face: precomputed results switched by HTML controls in the browser, no kernel."""
+
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
-from _browser import MODEL_ATTR_JS, SOURCE_COLUMN_JS, browser_page, serve
-from bokeh.embed import json_item
-from bokeh.models import ColumnDataSource, CustomJS, RadioButtonGroup, Select, Slider
+from _browser import SOURCE_COLUMN_JS, browser_page, serve
+from bokeh.models import ColumnDataSource
+from bokeh.util.paths import bokehjs_path
 from test_widgets_explorer import _compute, _figures, make
 
 import gradwidgets.explorers.flow as flow_module
 from gradwidgets.explorers import gradient_flow
 from gradwidgets.widgets import Control, Explorer
 from gradwidgets.widgets.shards import read_script, unpack
-from gradwidgets.widgets.static import save_html
+from gradwidgets.widgets.static import save_html, static_html
 
-SET_VALUE_JS = """([name, value]) => {
-  for (const doc of Bokeh.documents) {
-    const m = doc.get_model_by_name(name);
-    if (m) { m.value = value; return true; }
-  }
-  return false;
-}"""
-
-
-def _callback(layout) -> CustomJS:
-    callbacks = {m for m in layout.references() if isinstance(m, CustomJS) and "index" in m.args}
-    assert len(callbacks) == 1
-    return callbacks.pop()
+STATUS_JS = "() => document.querySelector('.gw-status').textContent"
 
 
 def test_bake_precomputes_every_grid_point_into_the_page_without_a_directory(monkeypatch):
     monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
-    args = _callback(make().static()).args
-    index, inline = args["index"], args["inline"]
+    face = make().static()
+    index, inline = face.index, face.inline
     assert set(index) == {f"{d}-{a}" for d in range(4) for a in range(4)}
     assert set(index.values()) == set(inline)  # every shard is in the page
     shard = unpack(inline[index["3-1"]])
@@ -44,7 +35,7 @@ def test_bake_precomputes_every_grid_point_into_the_page_without_a_directory(mon
 
 def test_the_default_setting_is_drawn_from_the_page_and_is_one_source_per_name(monkeypatch):
     monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
-    layout = make().static()
+    layout = make().static().layout
     (source,) = [m for m in layout.references() if isinstance(m, ColumnDataSource)]
     expected = _compute({"depth": 4, "activation": "tanh"}, None).data["g"]["value"]
     np.testing.assert_array_equal(source.data["value"], expected.astype(np.float32))
@@ -62,16 +53,17 @@ def test_numbers_get_a_slider_words_get_buttons_and_a_single_choice_no_control(m
     def compute(cfg, emit):
         return _compute({"depth": cfg["depth"], "activation": cfg["activation"]}, emit)
 
-    layout = Explorer("mixed", "Mixed", controls, compute, _figures).static(
+    face = Explorer("mixed", "Mixed", controls, compute, _figures).static(
         configs=[{"depth": d} for d in (2, 4)]
     )
-    args = _callback(layout).args
-    assert args["kinds"] == ["index", "active", "none", "label"]
-    slider, buttons, hidden, select = args["controls"]
-    assert isinstance(slider, Slider) and (slider.start, slider.end, slider.value) == (0, 3, 1)
-    assert isinstance(buttons, RadioButtonGroup) and hidden is None and isinstance(select, Select)
-    assert not [m for m in layout.references() if getattr(m, "name", "") == "mixed:control:width"]
-    assert set(args["index"]) == {"0-0-0-0", "1-0-0-0"}  # the configs asked for, default included
+    assert [c.kind for c in face.controls] == ["slider", "buttons", "none", "select"]
+    assert face.controls[0].labels == ("2", "4", "8", "16") and face.controls[0].active == 1
+    assert set(face.index) == {"0-0-0-0", "1-0-0-0"}  # the configs asked for, default included
+    html = static_html(face)
+    slider = re.search(r'<input type="range"[^>]*>', html).group(0)
+    assert 'min="0"' in slider and 'max="3"' in slider and 'value="1"' in slider
+    assert html.count('type="radio"') == 2 and re.search(r'value="0" checked>', html)
+    assert html.count("<option") == 7 and "Width" not in html  # a single choice shows no control
 
 
 def test_a_book_build_writes_shards_and_a_rebuild_computes_nothing_again(tmp_path, monkeypatch):
@@ -90,14 +82,14 @@ def test_a_book_build_writes_shards_and_a_rebuild_computes_nothing_again(tmp_pat
         norms=(None,),
         residual=(False,),
     )
-    args = _callback(ex.static(shards=tmp_path)).args
-    assert len(calls) == 4 and args["inline"] == {}
+    face = ex.static(shards=tmp_path)
+    assert len(calls) == 4 and face.inline == {}
     files = sorted(p.stem for p in tmp_path.glob("*.js"))
-    assert files == sorted(args["index"].values()) and len(files) == 4
-    shard = unpack(read_script(tmp_path / f"{args['index']['1-1']}.js"))
+    assert files == sorted(face.index.values()) and len(files) == 4
+    shard = unpack(read_script(tmp_path / f"{face.index['1-1']}.js"))
     assert len(shard["data"]["grads"]["layer"]) == 3  # depth 3, ReLU: computed for that setting
-    again = _callback(ex.static(shards=tmp_path)).args
-    assert len(calls) == 4 and again["index"] == args["index"]
+    again = ex.static(shards=tmp_path)
+    assert len(calls) == 4 and again.index == face.index
     wider = gradient_flow(
         depths=(2, 3),
         activations=("tanh", "relu"),
@@ -106,13 +98,13 @@ def test_a_book_build_writes_shards_and_a_rebuild_computes_nothing_again(tmp_pat
         residual=(False,),
         width=32,
     )
-    other = _callback(wider.static(shards=tmp_path)).args
-    assert len(calls) == 8 and not set(other["index"].values()) & set(args["index"].values())
+    other = wider.static(shards=tmp_path)
+    assert len(calls) == 8 and not set(other.index.values()) & set(face.index.values())
 
 
 def test_baked_page_is_small(monkeypatch):
     monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
-    assert len(str(json_item(make().static()))) < 1_000_000
+    assert len(static_html(make().static())) < 1_000_000
 
 
 def _switch_and_check(page, explorer_name="test"):
@@ -120,17 +112,18 @@ def _switch_and_check(page, explorer_name="test"):
     before = page.evaluate(SOURCE_COLUMN_JS, [f"{explorer_name}:g", "value"])
     expected = _compute({"depth": 4, "activation": "tanh"}, None).data["g"]["value"]
     np.testing.assert_allclose(before, expected.astype(np.float32), rtol=1e-6)
-    assert page.evaluate(SET_VALUE_JS, [f"{explorer_name}:control:depth", 3])  # the slider to 16
-    page.get_by_role("button", name="sigmoid").click()
+    page.get_by_role("slider", name="Depth").fill("3")  # to 16
+    assert page.get_by_role("slider", name="Depth").get_attribute("aria-valuetext") == "16"
+    page.get_by_role("radio", name="sigmoid").check()
     wanted = _compute({"depth": 16, "activation": "sigmoid"}, None).status
     # the last change wins: wait for its status, not for any 16-layer result
-    page.wait_for_function(f"(s) => ({MODEL_ATTR_JS})(['{explorer_name}:status', 'text']) === s", arg=wanted)
+    page.wait_for_function(f"(s) => ({STATUS_JS})() === s", arg=wanted)
     after = page.evaluate(SOURCE_COLUMN_JS, [f"{explorer_name}:g", "value"])
     expected = _compute({"depth": 16, "activation": "sigmoid"}, None).data["g"]["value"]
     np.testing.assert_allclose(after, expected.astype(np.float32), rtol=1e-6)
-    page.get_by_role("button", name="boom").click()
-    page.wait_for_function(f"() => ({MODEL_ATTR_JS})(['{explorer_name}:status', 'text']).includes('kaboom')")
-    assert "not precomputed" not in page.evaluate(MODEL_ATTR_JS, [f"{explorer_name}:status", "text"])
+    page.get_by_role("radio", name="boom").check()
+    page.wait_for_function(f"() => ({STATUS_JS})().includes('kaboom')")
+    assert "not precomputed" not in page.evaluate(STATUS_JS)
 
 
 @pytest.mark.browser
@@ -175,10 +168,8 @@ def test_a_missing_shard_is_a_status_line_and_a_console_error_not_a_silent_plot(
     with browser_page() as bp:
         bp.page.goto(f"file://{path}")
         bp.page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
-        bp.page.get_by_role("button", name="sigmoid").click()
-        bp.page.wait_for_function(
-            f"() => ({MODEL_ATTR_JS})(['test:status', 'text']).includes('could not be loaded')"
-        )
+        bp.page.get_by_role("radio", name="sigmoid").check()
+        bp.page.wait_for_function(f"() => ({STATUS_JS})().includes('could not be loaded')")
         assert any("unreadable" in e for e in bp.console_errors)
 
 
@@ -201,8 +192,38 @@ def test_a_setting_whose_computation_failed_is_computed_again_on_a_rebuild(tmp_p
         residual=(False,),
         depth=2,
     )
-    first = _callback(ex.static(shards=tmp_path)).args["index"]
+    first = ex.static(shards=tmp_path).index
     assert "could not compute" in unpack(read_script(tmp_path / f"{first['1']}.js"))["status"]
-    again = _callback(ex.static(shards=tmp_path)).args["index"]
+    again = ex.static(shards=tmp_path).index
     assert calls == [2, 3, 3] and again["0"] == first["0"] and again["1"] != first["1"]
     assert "could not compute" not in unpack(read_script(tmp_path / f"{again['1']}.js"))["status"]
+
+
+FACE_COLUMN_JS = """async ([n, column]) => {
+  const face = Array.from(gradwidgetsFaces.faces.values())[n];
+  const d = (await face.drawn()).get("g").data;
+  return Array.from(d instanceof Map ? d.get(column) : d[column]);
+}"""
+
+
+@pytest.mark.browser
+def test_two_faces_on_a_page_switch_apart_with_bokehjs_alone(tmp_path, monkeypatch):
+    """The page loads only BokehJS's main bundle (no widgets bundle); a change in one face moves
+    its own figures, not the other's, though both name their source ``test:g``."""
+    monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
+    bokehjs = Path(bokehjs_path()) / "js" / "bokeh.min.js"
+    body = static_html(make().static()) + static_html(make().static())
+    page_path = tmp_path / "two.html"
+    head = f'<script src="{bokehjs.as_uri()}"></script>'
+    page_path.write_text(f"<html><head>{head}</head><body>{body}</body></html>")
+    four = _compute({"depth": 4, "activation": "tanh"}, None).data["g"]["value"].astype(np.float32)
+    sixteen = _compute({"depth": 16, "activation": "tanh"}, None).data["g"]["value"].astype(np.float32)
+    with browser_page() as bp:
+        bp.page.goto(page_path.as_uri())
+        assert bp.page.evaluate("() => gradwidgetsFaces.faces.size") == 2
+        bp.page.get_by_role("slider", name="Depth").nth(1).fill("3")
+        bp.page.wait_for_function("() => Array.from(gradwidgetsFaces.faces.values())[1].applied > 0")
+        np.testing.assert_allclose(bp.page.evaluate(FACE_COLUMN_JS, [1, "value"]), sixteen, rtol=1e-6)
+        np.testing.assert_allclose(bp.page.evaluate(FACE_COLUMN_JS, [0, "value"]), four, rtol=1e-6)
+        assert bp.page.get_by_role("slider", name="Depth").nth(0).get_attribute("aria-valuetext") == "4"
+        assert bp.blocked == [] and bp.console_errors == []

@@ -85,7 +85,7 @@ def activation_distribution_figure(source: ColumnDataSource):
             _item("non-finite (NaN, ∞)", bad),
         ],
     )
-    bottom = figure(x_range=top.x_range, y_range=Range1d(0, 1), tools=TOOLS)
+    bottom = figure(title="Saturated and dead units", x_range=top.x_range, y_range=Range1d(0, 1), tools=TOOLS)
     _layer_axis(bottom)
     sat = bottom.vbar(
         dodge("layer", -0.18, range=bottom.x_range), top="saturation", width=0.34, source=source, color=ORANGE

@@ -14,6 +14,7 @@ _HOMES = {
     "Spec": "spec",
     "Explorer": "explorer",
     "LivePanel": "live",
+    "StaticFace": "static",
     "bake": "static",
     "static_html": "static",
     "Shown": "display",

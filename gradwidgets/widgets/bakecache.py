@@ -1,9 +1,10 @@
 """Which shard a setting's result goes in: named by the setting and the code that computes it.
 
 A book build bakes every setting of every explorer. A setting's shard is named by a hash of
-the package's computing code (``core``, ``lessons``, ``plots``, ``explorers``; torch's and
-numpy's versions), of the explorer's computation (its code and the values it closes over: the
-fixed width, steps, seed of the chapter's call) and of the setting. A rebuild finds the shard
+the package's computing code (``core``, ``lessons``, ``plots``, ``explorers``, and in
+``widgets`` the explorer's run and the shard's format; torch's and numpy's versions), of the
+explorer's computation (its code and the values it closes over: the fixed width, steps, seed
+of the chapter's call) and of the setting. A rebuild finds the shard
 already written and recomputes only what changed. A computation whose closed-over values have
 no stable description (an object shown with its address, a tensor) is not cached: its shards
 are named by their content and computed every time.
@@ -23,7 +24,8 @@ from typing import Any
 import numpy as np
 
 _PACKAGE = Path(__file__).resolve().parents[1]
-_COMPUTING = ("core", "lessons", "plots", "explorers")
+_COMPUTING = ("core", "lessons", "plots", "explorers", "widgets/spec.py", "widgets/shards.py")
+"""What computes a shard and writes it (the explorer's run, the shard's format)."""
 SHARDS_ENV = "GRADWIDGETS_SHARDS"
 """The environment variable naming the directory a book build writes shards into."""
 
@@ -41,7 +43,8 @@ def code_hash() -> str:
 
     digest = hashlib.sha256(f"torch {torch.__version__} numpy {np.__version__}".encode())
     for sub in _COMPUTING:
-        for path in sorted((_PACKAGE / sub).rglob("*.py")):
+        root = _PACKAGE / sub
+        for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
             digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -9,7 +9,7 @@ from typing import Any
 from .display import baking
 from .live import LivePanel
 from .spec import Columns, Control, Emit, Result, Spec
-from .static import bake, static_html
+from .static import StaticFace, bake, static_html
 
 __all__ = ["Columns", "Control", "Emit", "Explorer", "Result"]
 
@@ -49,8 +49,8 @@ class Explorer(Spec):
         configs: Sequence[Mapping[str, Any]] | None = None,
         shards: str | Path | None = None,
         base: str | None = None,
-    ):
-        """The static face: a Bokeh layout whose own widgets switch precomputed results.
+    ) -> StaticFace:
+        """The static face: HTML controls that switch precomputed results in Bokeh figures.
 
         ``configs`` (default: the whole grid), ``shards`` (a directory for the results, loaded
         on demand; default ``GRADWIDGETS_SHARDS``, else the page holds them) and ``base`` (that

@@ -1,61 +1,48 @@
-"""The static face of an explorer: Bokeh widgets switching results precomputed for every setting.
+"""The static face of an explorer: HTML controls switching results precomputed for every setting.
 
 Every setting of the grid is computed once, at bake time, into a shard
 (:mod:`gradwidgets.widgets.shards`). The page holds the default setting's data (drawn at once),
 an index from setting to shard and, outside a book build, the shards themselves; in a book build
 (``GRADWIDGETS_SHARDS`` set) the shards are files the page loads when a reader picks a setting.
+The page fragment is :func:`~gradwidgets.widgets.staticface.face_html`'s.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bokeh.core.templates import get_env
 from bokeh.embed import file_html
-from bokeh.layouts import column, row
-from bokeh.models import (
-    ColumnDataSource,
-    CustomJS,
-    CustomJSTickFormatter,
-    Div,
-    RadioButtonGroup,
-    Select,
-    Slider,
-)
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource
 from bokeh.resources import INLINE
 
-from ..plots.theme import STATUS_OK, STATUS_PROBLEM
 from .bakecache import content_name, shard_directory, shard_name, stamp
 from .embed import html_fragment
 from .shards import compact, pack, read_script, unpack, write_script
 from .spec import FAILED, Control, Spec
-from .switch_js import SWITCH_JS
+from .staticface import FaceControl, StaticFace, face_html
 
-__all__ = ["bake", "compact", "save_html", "static_html"]
+__all__ = ["StaticFace", "bake", "compact", "save_html", "static_html"]
+
+_MAX_BUTTONS = 6
+"""Up to this many choices that are not all numbers are buttons; more are a select."""
 
 
-_SLIDER_LABEL_JS = "return labels[Math.round(tick)] ?? String(tick);"
-
-
-def _bokeh_control(control: Control, explorer: Spec):
-    """The widget of one control and how the callback reads its position.
-
-    Numbers with more than two choices get a slider over their positions (its value shows as
-    the option's label), up to six other choices buttons, more a select.
-    """
-    active = control.index(control.default)
-    labels = list(control.option_labels)
-    name = f"{explorer.name}:control:{control.name}"
-    if control.numeric and len(labels) > 2:
-        label_of = CustomJSTickFormatter(args=dict(labels=labels), code=_SLIDER_LABEL_JS)
-        slider = Slider(start=0, end=len(labels) - 1, step=1, value=active, title=control.label)
-        slider.update(format=label_of, width=320, name=name)
-        return slider, "index"
-    if len(labels) <= 6:
-        return RadioButtonGroup(labels=labels, active=active, sizing_mode="inherit", name=name), "active"
-    return Select(title=control.label, options=labels, value=labels[active], width=160, name=name), "label"
+def _face_control(control: Control) -> FaceControl:
+    """How the page shows one control: numbers with more than two choices as a slider over
+    their positions (showing the option's label), up to six other choices as buttons, more as
+    a select, a single choice not at all."""
+    labels = tuple(control.option_labels)
+    if len(labels) == 1:
+        kind = "none"
+    elif control.numeric and len(labels) > 2:
+        kind = "slider"
+    else:
+        kind = "buttons" if len(labels) <= _MAX_BUTTONS else "select"
+    return FaceControl(control.name, control.label, kind, labels, control.index(control.default))
 
 
 def _shards(explorer: Spec, configs, directory: Path | None) -> tuple[dict[str, str], dict[str, str]]:
@@ -88,7 +75,7 @@ def bake(
     configs: Sequence[Mapping[str, Any]] | None = None,
     shards: str | Path | None = None,
     base: str | None = None,
-):
+) -> StaticFace:
     """Precompute ``configs`` (default: the whole grid) and lay out the static face.
 
     Parameters
@@ -105,9 +92,10 @@ def bake(
 
     Returns
     -------
-    bokeh.models.Column
-        A control per grid axis with more than one choice, a status line and the explorer's
-        figures, whose sources a ``CustomJS`` callback refills from the results, with no kernel.
+    StaticFace
+        A control per grid axis with more than one choice, the default setting's status line
+        and the explorer's figures; :func:`static_html` makes it a page fragment whose script
+        refills the figures' sources from the results, with no kernel.
     """
     configs = list(explorer.grid()) if configs is None else [explorer.config(**c) for c in configs]
     default = explorer.default_config
@@ -125,53 +113,57 @@ def bake(
         source: ColumnDataSource(columns, name=f"{explorer.name}:{source}")
         for source, columns in first["data"].items()
     }
-    figures = explorer.figures(sources)
-    status = Div(
-        text=first["status"],
-        styles={"color": STATUS_PROBLEM if first["problem"] else STATUS_OK},
-        name=f"{explorer.name}:status",
-    )
-    rows, widgets, kinds = [], [], []
-    for control in explorer.controls:
-        if len(control.options) == 1:  # nothing to choose: not shown
-            widgets.append(None)
-            kinds.append("none")
-            continue
-        widget, kind = _bokeh_control(control, explorer)
-        widgets.append(widget)
-        kinds.append(kind)
-        label = Div(text=f"<b>{html.escape(control.label)}</b>", width=110)
-        rows.append(row(label, widget) if kind == "active" else widget)
-    callback = CustomJS(
-        args=dict(
-            controls=widgets,
-            kinds=kinds,
-            labels=[list(c.option_labels) for c in explorer.controls],
-            index=index,
-            inline=inline,
-            base=base,
-            sources=sources,
-            status=status,
-        ),
-        code=SWITCH_JS,
-    )
-    for widget, kind in zip(widgets, kinds, strict=True):
-        if widget is not None:
-            widget.js_on_change("active" if kind == "active" else "value", callback)
-    title = Div(text=f"<b>{html.escape(explorer.title)}</b>")
-    return column(
-        title, *rows, status, figures, sizing_mode="stretch_width", name=f"explorer:{explorer.name}"
+    layout = column(explorer.figures(sources), sizing_mode="stretch_width", name=f"explorer:{explorer.name}")
+    return StaticFace(
+        explorer=explorer.name,
+        title=explorer.title,
+        controls=tuple(_face_control(c) for c in explorer.controls),
+        index=index,
+        inline=inline,
+        base=base,
+        status=first["status"],
+        problem=bool(first["problem"]),
+        layout=layout,
+        sources=sources,
     )
 
 
-def static_html(layout) -> str:
-    """The static face as an HTML fragment for a page that already loads BokehJS (the book)."""
-    return f'<div class="gradwidgets-explorer">{html_fragment(layout)}</div>'
+_PAGE = (
+    '{% extends "file.html.jinja" %}{% block preamble %}<style>body {padding: 1rem;'
+    " font-family: system-ui, sans-serif}</style>{% endblock %}{% block inner_body %}{{ face }}{% endblock %}"
+)
+"""Bokeh's standalone page with the face (which draws its own figures) as its whole body."""
 
 
-def save_html(layout, path: str, title: str = "gradwidgets explorer") -> str:
-    """A standalone HTML file with BokehJS inlined: it works offline, with no server."""
-    text = file_html(layout, resources=INLINE, title=title)
+def static_html(face: StaticFace | Any) -> str:
+    """The static face (or a plain Bokeh figure or layout) as an HTML fragment for a page that
+    already loads BokehJS (the book)."""
+    if isinstance(face, StaticFace):
+        return face_html(face)
+    return f'<div class="gradwidgets-explorer">{html_fragment(face)}</div>'
+
+
+def save_html(face: StaticFace | Any, path: str, title: str = "gradwidgets explorer") -> str:
+    """A standalone HTML file with BokehJS inlined: it works offline, with no server.
+
+    Parameters
+    ----------
+    face : StaticFace or bokeh.model.Model
+        What :func:`bake` returned, or a plain figure or layout.
+    path : str
+        The file to write.
+    title : str, optional
+        The page's title.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    fragment = static_html(face)
+    layout = face.layout if isinstance(face, StaticFace) else face
+    page = dict(template=get_env().from_string(_PAGE), template_variables={"face": fragment})
+    text = file_html(layout, resources=INLINE, title=title, **page)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     return path
