@@ -227,3 +227,23 @@ def test_two_faces_on_a_page_switch_apart_with_bokehjs_alone(tmp_path, monkeypat
         np.testing.assert_allclose(bp.page.evaluate(FACE_COLUMN_JS, [0, "value"]), four, rtol=1e-6)
         assert bp.page.get_by_role("slider", name="Depth").nth(0).get_attribute("aria-valuetext") == "4"
         assert bp.blocked == [] and bp.console_errors == []
+
+
+@pytest.mark.browser
+def test_the_controls_work_from_the_keyboard(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
+    path = save_html(make().static(), str(tmp_path / "explorer.html"))
+    with browser_page() as bp:
+        bp.page.goto(f"file://{path}")
+        bp.page.get_by_role("slider", name="Depth").focus()
+        bp.page.keyboard.press("ArrowRight")  # 4 -> 8 layers
+        wanted = _compute({"depth": 8, "activation": "tanh"}, None).status
+        bp.page.wait_for_function(f"(s) => ({STATUS_JS})() === s", arg=wanted)
+        bp.page.get_by_role("radio", name="tanh").focus()
+        bp.page.keyboard.press("ArrowRight")  # the next button: sigmoid
+        wanted = _compute({"depth": 8, "activation": "sigmoid"}, None).status
+        bp.page.wait_for_function(f"(s) => ({STATUS_JS})() === s", arg=wanted)
+        values = bp.page.evaluate(SOURCE_COLUMN_JS, ["test:g", "value"])
+        expected = _compute({"depth": 8, "activation": "sigmoid"}, None).data["g"]["value"]
+        np.testing.assert_allclose(values, expected.astype(np.float32), rtol=1e-6)
+        assert bp.console_errors == []
