@@ -102,6 +102,13 @@ class Records:
         k = step - self.loss_start
         return self.losses[k] if 0 <= k < len(self.losses) else math.nan
 
+    def record(self, step: int, layer: np.ndarray, total: float, rms: np.ndarray | None) -> StepRecord:
+        """Keep and return a watch's record of ``step``: its loss if logged yet (else NaN), no
+        clipping (the total after is the total before), update ratios NaN until measured."""
+        record = StepRecord(step, self.loss_of(step), layer, total, total, np.full(len(layer), np.nan), rms)
+        self.add(record)
+        return record
+
     def add(self, record: StepRecord) -> None:
         """Keep ``record``; drop the oldest one (and the losses before the next) past the window."""
         self.records.append(record)
