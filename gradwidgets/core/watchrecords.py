@@ -39,13 +39,15 @@ def as_loss(value: object, arg: str) -> float:
     """A loss as a float: a real number, a one-element tensor, or a model output holding a scalar
     ``loss`` (:func:`.outputs.split_output`); else a ValueError naming ``arg``."""
     given = type(value).__name__
-    if not isinstance(value, (numbers.Real, torch.Tensor)) or isinstance(value, bool):
+    if not isinstance(value, (torch.Tensor, numbers.Real)) or isinstance(
+        value, bool
+    ):  # (tensor first: cheaper)
         try:
             value = split_output(value)[1]
         except ValueError:
             value = None
     if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return float(value.detach())
+        return float(value.item())  # (no detached copy made)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     raise ValueError(
