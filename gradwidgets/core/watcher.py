@@ -27,8 +27,8 @@ __all__ = ["Watch", "watched_layers"]
 class Watch:
     """Hooks on a model's parameters that record gradient norms in your own training loop.
 
-    Every ``loss.backward()`` is one step. A hook on each trainable parameter collects its
-    gradient as it is accumulated; when the backward pass ends (after DistributedDataParallel
+    Every ``loss.backward()`` is one step. A hook on each trainable parameter notes its gradient
+    as it is accumulated; when the backward pass ends (after DistributedDataParallel
     has averaged the gradients, before any clipping, unscaling or optimiser step), every
     ``every``-th step, the norms are taken in one batched call: per row (a layer, or a block of
     layers: weights only, as in :func:`gradwidgets.train`) and in total (every parameter; one

@@ -39,9 +39,7 @@ def as_loss(value: object, arg: str) -> float:
     """A loss as a float: a real number, a one-element tensor, or a model output holding a scalar
     ``loss`` (:func:`.outputs.split_output`); else a ValueError naming ``arg``."""
     given = type(value).__name__
-    if not isinstance(value, (torch.Tensor, numbers.Real)) or isinstance(
-        value, bool
-    ):  # (tensor first: cheaper)
+    if not isinstance(value, (torch.Tensor, numbers.Real)) or isinstance(value, bool):  # ABC last: slow
         try:
             value = split_output(value)[1]
         except ValueError:
