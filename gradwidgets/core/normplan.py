@@ -57,7 +57,6 @@ class NormPlan:
             stackable = whole_batched(t) and 0 < t.numel() <= LIMIT and t.dim() > 0
             groups.setdefault((t.shape, t.dtype, t.device) if stackable else i, []).append(i)
         self._stacks = [(g, tuple(range(1, like[g[0]].dim() + 1))) for g in groups.values() if len(g) > 1]
-        self._bufs: list[torch.Tensor | None] = [None] * len(self._stacks)  # reused: no allocation a step
         self._singles = [g[0] for g in groups.values() if len(g) == 1]
         self._whole = [whole_batched(like[i]) for i in self._singles]
         self._every_whole = all(self._whole)
@@ -73,9 +72,7 @@ class NormPlan:
             raise ValueError(f"tensors: expected {self._n}, got {len(tensors)}")
         if any(tensors[i] is None for i in self._sources):  # (the rest's are left out of the join)
             return self._missing(tensors)
-        rows = [
-            _vn(self._stack(k, [tensors[i] for i in g]), dim=dims) for k, (g, dims) in enumerate(self._stacks)
-        ]
+        rows = [_vn(torch.stack([tensors[i] for i in g]), dim=dims) for g, dims in self._stacks]
         singles = [tensors[i] for i in self._singles]
         if not self._every_whole:
             singles = [t if w else chunk_partials(t) for t, w in zip(singles, self._whole, strict=True)]
@@ -92,18 +89,6 @@ class NormPlan:
                 for t, v in zip(sources, values, strict=True)
             ]
         return np.array(values)[self._perm] if values else np.zeros(0), _total(values)
-
-    def _stack(self, k: int, tensors: list[torch.Tensor]) -> torch.Tensor:
-        """The tensors of stack ``k``, stacked into its buffer (made at the first step, in the dtype
-        of that step; a dtype changed since is cast: float32 is accurate enough for these sizes)."""
-        buf = self._bufs[k]
-        if buf is None:
-            buf = self._bufs[k] = torch.stack(tensors).detach()  # (no graph kept with it)
-            return buf
-        try:
-            return torch.stack(tensors, out=buf)
-        except RuntimeError:  # moved to another device, or gradients with a graph (create_graph)
-            return torch.stack(tensors)
 
     def _join(self, tensors: Sequence[torch.Tensor | None]) -> torch.Tensor | None:
         """The tensors that are not ``own`` and not None, as one vector (None if there is none)."""
