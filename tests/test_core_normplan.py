@@ -41,6 +41,31 @@ def test_planned_norms_equal_tensor_norms(own):
     np.testing.assert_allclose(total, want_total, rtol=1e-6)
 
 
+@pytest.mark.parametrize("own", [[0, 1, 2, 3, 4, 5], [5, 0, 0, 3, 1], [1, 4]])
+def test_tensors_of_one_shape_are_stacked_and_equal_tensor_norms(own):
+    g = torch.Generator().manual_seed(3)
+    ts = [
+        torch.randn(16, 8, generator=g),
+        torch.randn(8, 16, generator=g).T,  # the same shape, not contiguous
+        torch.full((16, 8), 1e-25),  # a norm float32 loses, inside a stack
+        torch.randn(16, 8, generator=g).double(),  # the same shape, another dtype
+        torch.randn(16, 8, generator=g) * 1e3,
+        torch.randn(4, generator=g),
+        torch.randn(4, generator=g),  # a rest tensor of the own one's shape
+    ]
+    ts[4][3, 2] = math.inf
+    plan = NormPlan(ts, own)
+    assert plan._stacks  # the case this checks
+    got, total = plan(ts)
+    want, want_total = _expected(ts, own)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(total, want_total, rtol=1e-6)
+    ts[0] = ts[0].clone()
+    ts[0][0, 0] = math.nan  # NaN in one row of a stack: that norm and the total
+    got, total = plan(ts)
+    assert [math.isnan(v) for v in got] == [i == 0 for i in own] and math.isnan(total)
+
+
 def test_missing_tensors_count_as_zero():
     ts = _tensors()
     plan = NormPlan(ts, [0, 2, 3])

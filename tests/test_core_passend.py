@@ -97,3 +97,17 @@ def test_what_it_raises_comes_out_of_backward():
     with pytest.raises(KeyError, match="from the end"):
         model(X).sum().backward()
     handle.remove()
+
+
+@pytest.mark.filterwarnings("ignore:None of the inputs have requires_grad")
+def test_an_outer_pass_that_raises_after_a_reentrant_one_ended_drops_it_unrun():
+    model, X = _net()
+    log = []
+    made, handles = _watch_first_gradient(model, log)
+    h = _Fails.apply(model[0](X))  # the outer pass raises here, after the checkpoint's inner one
+    out = checkpoint(lambda h: model[2](torch.tanh(h)), h, use_reentrant=True).sum()
+    with pytest.raises(RuntimeError, match="backward failed"):
+        out.backward()
+    assert log == [(1,), "made", (1, 4)] and made[0].raised
+    for h in handles:
+        h.remove()

@@ -548,6 +548,32 @@ def test_a_backward_pass_that_raises_is_not_a_step():
     assert hist.diverged_at is None
 
 
+def test_gradients_are_taken_as_accumulated_when_a_later_hook_drops_them(regression):
+    """An optimiser fused into backward: a hook after the watch's steps each parameter and drops
+    its .grad before the pass ends."""
+    torch.manual_seed(0)
+    model = gw.build_mlp(3, width=8, in_features=1)
+    eager = copy.deepcopy(model)
+    opts = {p: torch.optim.SGD([p], lr=0.05) for p in model.parameters()}
+
+    def fused(p):
+        opts[p].step()
+        p.grad = None
+
+    with watch(model, live=False) as w:
+        handles = [p.register_post_accumulate_grad_hook(fused) for p in model.parameters()]
+        for _ in range(3):
+            F.mse_loss(model(regression.X), regression.y).backward()
+        for h in handles:
+            h.remove()
+    with watch(eager, live=False) as ref:
+        _train(eager, regression.X, regression.y, 3)
+    got, want = w.history(), ref.history()
+    assert (got.layer_grad_norm > 0).all()
+    np.testing.assert_allclose(got.layer_grad_norm, want.layer_grad_norm, rtol=1e-5)
+    np.testing.assert_allclose(got.total_norm_before, want.total_norm_before, rtol=1e-5)
+
+
 def test_the_hooks_go_when_a_step_raises_out_of_the_with_block():
     model, X = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)), torch.randn(8, 3)
     _Fails.on = True

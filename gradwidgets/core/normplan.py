@@ -1,6 +1,7 @@
 """Norms of the same tensors step after step (a watch's gradients), planned once so each step
-costs as few calls as can be: the tensors that need their own norm and, joined into one vector,
-those that only count toward the total (biases, norm scales), all in one batched call."""
+costs as few calls as can be: small tensors of one shape stacked, one norm per row; the others
+and, joined into one vector, those that only count toward the total (biases, norm scales), in
+one batched call; one conversion to floats."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .norms import TINY, careful_norm, chunk_partials, stacked_norms, whole_batched
+from .norms import LIMIT, TINY, batched_norms, careful_norm, chunk_partials, stacked_norms, whole_batched
 
 __all__ = ["NormPlan"]
+
+_vn = torch.linalg.vector_norm
 
 
 class NormPlan:
@@ -28,59 +31,87 @@ class NormPlan:
 
     Notes
     -----
-    One batched call (:func:`.norms.stacked_norms`) takes the own norms and the norm of the others joined (one
-    ``cat``, whatever their number): a norm per bias would cost a call each, and a watch needs
-    only their total. Whether a tensor is taken whole or in chunks is decided once, from
-    ``like`` (:func:`.norms.whole_batched`), which is as accurate as
-    :func:`.norms.tensor_norms`; so is the second, careful look at a norm below ``TINY`` or
-    infinite. A step with a tensor missing (None) decides again.
+    A step costs a few calls whatever the number of tensors, as each call costs microseconds
+    even on a small tensor. Own tensors of one shape and dtype taken whole, of up to ``LIMIT``
+    entries (most of a network's weights), are stacked and their norms taken per row (the same
+    kernel, as accurate as one tensor's); the other own tensors and the norm of the others
+    joined (one ``cat``, whatever their number: a norm per bias would cost a call each, and a
+    watch needs only their total) take one batched call (:func:`.norms.stacked_norms`).
+    Whether a tensor is taken whole or in chunks is decided once, from ``like``
+    (:func:`.norms.whole_batched`), which is as accurate as :func:`.norms.tensor_norms`; so is
+    the second, careful look at a norm below ``TINY`` or infinite. A step with a tensor missing
+    (None) decides again, one tensor at a time.
     """
 
     def __init__(self, like: Sequence[torch.Tensor], own: Sequence[int]):
         self._own = [int(i) for i in own]
         self._rest = [i for i in range(len(like)) if i not in set(self._own)]
-        self._whole = [whole_batched(like[i]) for i in self._own]
-        self._every_whole = all(self._whole)
         self._flat = any(like[i].dim() != 1 for i in self._rest)
         seen: set[int] = set()  # a repeated position counts once in the total
         self._unique = np.array([not (i in seen or seen.add(i)) for i in self._own], dtype=bool)
-        self._repeats = not self._unique.all()
         self._n = len(like)
+        # the plan of a step without a missing tensor: stacked groups, then singles, then the rest
+        groups: dict[tuple, list[int]] = {}
+        for i in dict.fromkeys(self._own):
+            t = like[i]
+            stackable = whole_batched(t) and 0 < t.numel() <= LIMIT and t.dim() > 0
+            groups.setdefault((t.shape, t.dtype, t.device) if stackable else i, []).append(i)
+        self._stacks = [(g, tuple(range(1, like[g[0]].dim() + 1))) for g in groups.values() if len(g) > 1]
+        self._singles = [g[0] for g in groups.values() if len(g) == 1]
+        self._whole = [whole_batched(like[i]) for i in self._singles]
+        self._every_whole = all(self._whole)
+        order = [i for g, _ in self._stacks for i in g] + self._singles  # the values' order
+        slot = {i: k for k, i in enumerate(order)}
+        self._sources = order
+        self._perm = np.array([slot[i] for i in self._own], dtype=np.int64)
 
     def __call__(self, tensors: Sequence[torch.Tensor | None]) -> tuple[np.ndarray, float]:
         """The norm of each ``own`` tensor, in ``own``'s order (None: 0), and the norm of all
         the tensors together; NaN and inf as in :func:`.norms.tensor_norms`."""
         if len(tensors) != self._n:
             raise ValueError(f"tensors: expected {self._n}, got {len(tensors)}")
-        own = [tensors[i] for i in self._own]
-        rest = [t for t in (tensors[i] for i in self._rest) if t is not None]
-        missing = any(t is None for t in own)
-        if missing:
-            kept = [k for k, t in enumerate(own) if t is not None]
-            whole = [whole_batched(own[k]) for k in kept]
-            batch = [own[k] if w else chunk_partials(own[k]) for k, w in zip(kept, whole, strict=True)]
-        else:
-            kept = range(len(own))
-            batch = (
-                own
-                if self._every_whole
-                else [t if w else chunk_partials(t) for t, w in zip(own, self._whole, strict=True)]
-            )
-        joined = None
-        if rest:
-            joined = torch.cat([t.reshape(-1) for t in rest] if self._flat else rest)
-            batch = [*batch, joined if whole_batched(joined) else chunk_partials(joined)]
-        values = stacked_norms(batch) if batch else []
+        if any(tensors[i] is None for i in self._sources):  # (the rest's are left out of the join)
+            return self._missing(tensors)
+        rows = [_vn(torch.stack([tensors[i] for i in g]), dim=dims) for g, dims in self._stacks]
+        singles = [tensors[i] for i in self._singles]
+        if not self._every_whole:
+            singles = [t if w else chunk_partials(t) for t, w in zip(singles, self._whole, strict=True)]
+        joined = self._join(tensors)
+        if joined is not None:
+            singles.append(joined if whole_batched(joined) else chunk_partials(joined))
+        if singles:
+            rows.append(batched_norms(singles))
+        values = (rows[0] if len(rows) == 1 else torch.cat(rows)).tolist() if rows else []
         if values and (min(values) < TINY or max(values) == math.inf):  # rare: look again, carefully
-            sources = [own[k] for k in kept] + ([joined] if joined is not None else [])
+            sources = [tensors[i] for i in self._sources] + ([joined] if joined is not None else [])
             values = [
                 careful_norm(t) if v < TINY or v == math.inf else v
                 for t, v in zip(sources, values, strict=True)
             ]
-        if not (missing or self._repeats):  # values: each tensor once
-            return np.array(values[: len(own)]), _total(values)
+        return np.array(values)[self._perm] if values else np.zeros(0), _total(values)
+
+    def _join(self, tensors: Sequence[torch.Tensor | None]) -> torch.Tensor | None:
+        """The tensors that are not ``own`` and not None, as one vector (None if there is none)."""
+        rest = [t for t in (tensors[i] for i in self._rest) if t is not None]
+        if not rest:
+            return None
+        return torch.cat([t.reshape(-1) for t in rest] if self._flat else rest)
+
+    def _missing(self, tensors: Sequence[torch.Tensor | None]) -> tuple[np.ndarray, float]:
+        """:meth:`__call__` for a step in which some tensors got no value (None: norm 0)."""
+        own = [tensors[i] for i in self._own]
+        kept = [k for k, t in enumerate(own) if t is not None]
+        batch = [own[k] if whole_batched(own[k]) else chunk_partials(own[k]) for k in kept]
+        joined = self._join(tensors)
+        if joined is not None:
+            batch.append(joined if whole_batched(joined) else chunk_partials(joined))
+        values = stacked_norms(batch) if batch else []
+        sources = [own[k] for k in kept] + ([joined] if joined is not None else [])
+        values = [
+            careful_norm(t) if v < TINY or v == math.inf else v for t, v in zip(sources, values, strict=True)
+        ]
         norms = np.zeros(len(own))
-        norms[list(kept)] = values[: len(kept)]
+        norms[kept] = values[: len(kept)]
         others = values[-1] if joined is not None else 0.0
         return norms, _total([*norms[self._unique], others])
 

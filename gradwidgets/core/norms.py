@@ -54,7 +54,12 @@ def tensor_norms(tensors: Sequence[torch.Tensor]) -> np.ndarray:
 def stacked_norms(batch: Sequence[torch.Tensor]) -> list[float]:
     """The norms of ``batch`` (tensors :func:`whole_batched` takes whole, and the
     :func:`chunk_partials` of the others) in the one batched call, as floats, unchecked."""
-    return torch.stack(torch._foreach_norm(list(batch))).tolist()
+    return batched_norms(batch).tolist()
+
+
+def batched_norms(batch: Sequence[torch.Tensor]) -> torch.Tensor:
+    """:func:`stacked_norms` as a 1-D tensor, on ``batch``'s device (not yet read)."""
+    return torch.stack(torch._foreach_norm(list(batch)))
 
 
 def norms(groups: Sequence[Sequence[torch.Tensor | None]]) -> np.ndarray:

@@ -3,7 +3,6 @@ whether it raised before its end."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 
 import torch
@@ -15,16 +14,27 @@ _node = getattr(torch._C, "_current_autograd_node", lambda: None)  # the node be
 
 
 class _Callback:
-    """What the autograd engine holds and calls at the end of the pass; it drops it unrun when
-    the pass raises."""
+    """What the autograd engine holds and calls at the end of the pass (or, ``on_node``, a node
+    of the outer pass holds and calls when it has run). The engine drops it unrun when the pass
+    raises: if it is still what ``end`` waits on, that tells ``end`` the pass raised."""
 
-    __slots__ = ("__weakref__", "end")
+    __slots__ = ("end", "on_node", "token")
 
-    def __init__(self, end: PassEnd):
-        self.end = end
+    def __init__(self, end: PassEnd, on_node: bool):
+        end._token += 1
+        self.end, self.on_node, self.token = end, on_node, end._token
 
-    def __call__(self) -> None:
-        self.end._ended()
+    def __call__(self, *_: object) -> None:
+        end, self.token = self.end, -1  # called: its dropping says nothing
+        if self.on_node:  # the outer pass finished the node: queue on that pass
+            end._queue()
+        else:
+            end._ended()
+
+    def __del__(self) -> None:
+        end = getattr(self, "end", None)  # None: made but never initialised (torch.compile tracing)
+        if end is not None and end._token == self.token and not end._done:  # dropped unrun: raised
+            end.raised = True
 
 
 class PassEnd:
@@ -36,7 +46,8 @@ class PassEnd:
     outermost, through any depth). It runs after every other end-of-pass callback queued
     during the pass: DistributedDataParallel's reducer queues one that writes the averaged
     gradients into ``.grad``, and ``fn`` sees those. Only the engine holds the callback: when a
-    pass raises before its end, it drops it unrun, and :attr:`raised` turns True.
+    pass raises before its end, it drops it unrun, and :attr:`raised` turns True then (a plain
+    attribute, cheap to read in every hook).
 
     Parameters
     ----------
@@ -44,14 +55,15 @@ class PassEnd:
         Called with no argument; what it raises propagates from ``backward()``.
     """
 
+    __slots__ = ("_done", "_fn", "_last", "_token", "raised")
+
     def __init__(self, fn: Callable[[], None]):
-        self._fn, self._done, self._last = fn, False, False
+        self._fn, self._done, self._last, self._token = fn, False, False, 0
+        self.raised = False  # True once the pass dropped the call unrun: it raised before its end
         self._queue()
 
     def _queue(self) -> None:
-        callback = _Callback(self)
-        self._holder: Callable[[], object] = weakref.ref(callback)  # None once the engine dropped it
-        _ENGINE.queue_callback(callback)
+        _ENGINE.queue_callback(_Callback(self, False))  # the engine holds the only reference
 
     def _ended(self) -> None:
         node = _node()
@@ -63,15 +75,4 @@ class PassEnd:
             self._done = True
             self._fn()
             return
-
-        def after(*_: object) -> None:  # the outer pass finished the node: queue on that pass
-            if self._holder() is after:
-                self._queue()
-
-        node.register_hook(after)
-        self._holder = weakref.ref(after)
-
-    @property
-    def raised(self) -> bool:
-        """True when the pass dropped the call unrun: it raised before its end."""
-        return not self._done and self._holder() is None
+        node.register_hook(_Callback(self, True))  # the node holds the only reference

@@ -12,7 +12,6 @@ from torch import nn
 
 from .checks import check_bool, check_int, check_model, check_trainable, renamed
 from .history import History, StepRecord
-from .layers import reported_layers
 from .normplan import NormPlan
 from .norms import group_norms
 from .passend import PassEnd
@@ -20,20 +19,16 @@ from .sharded import ShardedNormPlan, is_sharded
 from .trainsetup import check_scaler, unwrap
 from .watchextras import Activations, Updates
 from .watchrecords import Records, as_loss, summary_line, summary_table
-from .watchrows import check_blocks, watch_rows
+from .watchrows import check_blocks, watch_rows, watched_layers
 
-
-def watched_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The layers a watch reports, as (name, module): :func:`.layers.reported_layers` of the
-    module a wrapper (``torch.compile``, DistributedDataParallel) holds (:func:`.trainsetup.unwrap`)."""
-    return [(lr.name, lr.module) for lr in reported_layers(unwrap(model))]
+__all__ = ["Watch", "watched_layers"]
 
 
 class Watch:
     """Hooks on a model's parameters that record gradient norms in your own training loop.
 
-    Every ``loss.backward()`` is one step. A hook on each trainable parameter collects its
-    gradient as it is accumulated; when the backward pass ends (after DistributedDataParallel
+    Every ``loss.backward()`` is one step. A hook on each trainable parameter notes its gradient
+    as it is accumulated; when the backward pass ends (after DistributedDataParallel
     has averaged the gradients, before any clipping, unscaling or optimiser step), every
     ``every``-th step, the norms are taken in one batched call: per row (a layer, or a block of
     layers: weights only, as in :func:`gradwidgets.train`) and in total (every parameter; one
@@ -75,6 +70,7 @@ class Watch:
         self._layers = sum(len(m) for m in rows.modules)
         self._order = np.array([i for g in rows.params for i in g], dtype=np.int64)
         self._sizes = [len(g) for g in rows.params]
+        self._grouped = any(n != 1 for n in self._sizes)  # else a row's norm is its weight's; 0: nan
         self._loss, self._n = read_loss, len(params)
         plan = ShardedNormPlan if is_sharded(params) else NormPlan
         self._norms = plan(params, self._order)
@@ -87,6 +83,7 @@ class Watch:
         try:
             for i, p in enumerate(params):
                 self._handles.append(p.register_post_accumulate_grad_hook(self._hook(i)))
+            self._hook_dicts = [p._post_accumulate_grad_hooks for p in params]  # ours and any other
             if activations:
                 self._acts = Activations(rows.modules, lambda: self._record_now)
         except BaseException:  # a parameter that takes no hook: leave none of ours behind
@@ -100,17 +97,23 @@ class Watch:
         self._record_now = self._step % self.every == 0
 
     def _hook(self, i: int) -> Callable[[torch.Tensor], None]:
-        def hook(param: torch.Tensor) -> None:
-            if self._open and self._end is not None and self._end.raised:  # that pass raised:
-                self._new_step()  # its gradients are partial, drop them
-            if not self._open:  # the first gradient of a backward pass: close the step at its end
-                self._open = True
-                self._end = PassEnd(self._finish)
-                self._measure_update()  # the optimiser has stepped since the last record
-            if self._record_now:
-                self._grads[i] = param.grad
+        def hook(param: torch.Tensor) -> None:  # runs for every gradient: kept lean
+            end = self._end
+            if end is None or end.raised:  # the first gradient of a pass, or the open one raised
+                self._begin()
+            if self._record_now:  # .grad is read at the pass's end (taking it here costs ~1 us more)
+                self._grads[i] = param.grad if self._capture else param
 
         return hook
+
+    def _begin(self) -> None:
+        """Open a step at the first gradient of a backward pass: close it at the pass's end."""
+        if self._open:  # the pass that opened the step raised: its gradients are partial, drop them
+            self._new_step()
+        self._open = True
+        self._end = PassEnd(self._finish)
+        self._capture = sum(map(len, self._hook_dicts)) != self._n  # another hook may rebind .grad
+        self._measure_update()  # the optimiser has stepped since the last record
 
     def _measure_update(self) -> None:
         """Put the update ratios since the last record's snapshot into that record."""
@@ -136,16 +139,14 @@ class Watch:
         """Record the step's norms (if recording) and start the next step."""
         try:
             if self._record_now:
-                norms, total = self._norms(self._grads)  # None (no gradient in this pass) counts as 0
+                grads = self._grads if self._capture else [p if p is None else p.grad for p in self._grads]
+                norms, total = self._norms(grads)  # None (no gradient in this pass) counts as 0
                 if self.scaler is not None:  # read at the end of the pass: the scale it ran with
                     scale = float(self.scaler.get_scale())
                     norms, total = norms / scale, total / scale
-                layer = group_norms(norms, self._sizes, empty=np.nan)  # no trainable weight: nan
-                nan = np.full(len(self.layer_names), np.nan)
+                layer = group_norms(norms, self._sizes, empty=np.nan) if self._grouped else norms
                 rms = self._acts.read() if self._acts is not None else None
-                loss = self._kept.loss_of(self._step)
-                record = StepRecord(self._step, loss, layer, total, total, nan, rms)
-                self._kept.add(record)
+                record = self._kept.record(self._step, layer, total, rms)
                 if self._updates is not None:
                     self._updates.snapshot()
                 self._on_record(record)

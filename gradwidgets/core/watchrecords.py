@@ -39,13 +39,13 @@ def as_loss(value: object, arg: str) -> float:
     """A loss as a float: a real number, a one-element tensor, or a model output holding a scalar
     ``loss`` (:func:`.outputs.split_output`); else a ValueError naming ``arg``."""
     given = type(value).__name__
-    if not isinstance(value, (numbers.Real, torch.Tensor)) or isinstance(value, bool):
+    if not isinstance(value, (torch.Tensor, numbers.Real)) or isinstance(value, bool):  # ABC last: slow
         try:
             value = split_output(value)[1]
         except ValueError:
             value = None
     if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return float(value.detach())
+        return float(value.item())  # (no detached copy made)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     raise ValueError(
@@ -101,6 +101,13 @@ class Records:
         """The loss logged for ``step``, or NaN."""
         k = step - self.loss_start
         return self.losses[k] if 0 <= k < len(self.losses) else math.nan
+
+    def record(self, step: int, layer: np.ndarray, total: float, rms: np.ndarray | None) -> StepRecord:
+        """Keep and return a watch's record of ``step``: its loss if logged yet (else NaN), no
+        clipping (the total after is the total before), update ratios NaN until measured."""
+        record = StepRecord(step, self.loss_of(step), layer, total, total, np.full(len(layer), np.nan), rms)
+        self.add(record)
+        return record
 
     def add(self, record: StepRecord) -> None:
         """Keep ``record``; drop the oldest one (and the losses before the next) past the window."""

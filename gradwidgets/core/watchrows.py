@@ -10,11 +10,18 @@ from torch import nn
 
 from .checks import check_int
 from .layers import reported_layers
+from .trainsetup import unwrap
 
-__all__ = ["MAX_ROWS", "Rows", "auto_blocks", "block_name", "check_blocks", "watch_rows"]
+__all__ = ["MAX_ROWS", "Rows", "auto_blocks", "block_name", "check_blocks", "watch_rows", "watched_layers"]
 
 MAX_ROWS = 64
 """The most rows ``blocks="auto"`` keeps: a heatmap row each still reads on a laptop screen."""
+
+
+def watched_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The layers a watch reports, as (name, module): :func:`.layers.reported_layers` of the
+    module a wrapper (``torch.compile``, DistributedDataParallel) holds (:func:`.trainsetup.unwrap`)."""
+    return [(lr.name, lr.module) for lr in reported_layers(unwrap(model))]
 
 
 @dataclass(frozen=True)
