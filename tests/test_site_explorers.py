@@ -85,16 +85,7 @@ def test_every_option_of_every_control_shows_its_baked_results(browser, server, 
     errors = []
     try:
         page = context.new_page()
-        # the browser's own request for /favicon.ico is not the page's (tests/test_site.py checks
-        # the page's console on every page)
-        page.on(
-            "console",
-            lambda m: (
-                m.type == "error"
-                and not m.location.get("url", "").endswith("/favicon.ico")
-                and errors.append(m.text)
-            ),
-        )
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
         page.goto(f"{server}/{name}", wait_until="load")
         assert _walk(page, built_book, name) >= 4
