@@ -47,6 +47,19 @@ def test_an_operator_name_gets_no_space_before_its_parenthesis(tex):
     assert "<msub><mi>max</mi><mi>i</mi></msub><mspace" in out
 
 
+def test_a_prime_follows_its_letter_instead_of_floating_above_it(tex):
+    assert '<mi>f</mi><mo lspace="0" rspace="0">′</mo><mo stretchy="false">(</mo>' in tex.to_mathml("f'(z)")
+    assert '<mi>f</mi><mo lspace="0" rspace="0">″</mo>' in tex.to_mathml("f''")
+
+
+def test_spacing_follows_tex_where_the_operator_dictionary_differs(tex):
+    out = tex.to_mathml(r"W \sim U(-a, a),\ \max(g, -c) = 1 / 2 \pm x.")
+    assert "<mo>∼</mo>" in out and "<mo>±</mo>" in out  # latex2mathml writes <mi>~</mi>, <mi>±</mi>
+    assert out.count('<mo lspace="0" rspace="0">−</mo>') == 2  # unary minus
+    assert '<mo lspace="0" rspace="0">/</mo>' in out and '<mo lspace="0" rspace="0">.</mo>' in out
+    assert "<mi>a</mi><mo>−</mo>" in tex.to_mathml("a - b")  # binary minus keeps its spaces
+
+
 def test_aligned_equations_are_a_table_with_one_row_per_line(tex):
     out = tex.to_mathml(tex.display_tex("\\begin{aligned}a &= b,\\\\ c &= d.\\end{aligned}"), display=True)
     assert _tags(out).count("mtr") == 2 and _tags(out).count("mtd") == 4

@@ -6,8 +6,9 @@ This registers the HTML math renderer ``mathml`` (``html_math_renderer: mathml``
 _config.yml selects it): inline math becomes a ``<math>`` element, display math a
 ``<math display="block">`` in a ``<div class="math">`` that scrolls sideways when the formula
 is wider than the column (book.css, scroll_cue.js), with the equation number of a labelled
-equation as MathJax's renderer writes it. The TeX is converted by :mod:`tex_mathml`. A formula
-it cannot convert is a warning naming it, so the build (``-W``) fails instead of showing TeX.
+equation as MathJax's renderer writes it. The TeX is converted by :mod:`tex_mathml` and
+:mod:`mathml_core`. A formula it cannot convert is a warning naming it, so the build (``-W``)
+fails instead of showing TeX.
 
 A notebook output may hold TeX too: ``gradwidgets.lessons.table(..., math=[...])`` writes
 ``<span class="math notranslate nohighlight">\\(...\\)</span>`` into its HTML, which JupyterLab
