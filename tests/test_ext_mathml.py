@@ -137,3 +137,12 @@ def test_a_tex_span_in_an_html_output_becomes_mathml(tex, tmp_path):
     assert warnings == ""
     assert "<td><math><mrow><mi>σ</mi>" in html and "<mo>≤</mo>" in html and "<mo>&lt;</mo>" in html
     assert "\\(" not in html
+
+
+def test_a_long_inline_formula_may_break_after_a_relation_as_in_tex(tex):
+    long = r"\mathrm{Var}(W_l) = \frac{g^2}{n_\mathrm{in}} \approx \frac{1}{n_\mathrm{in}} + c - \epsilon_0"
+    pieces = tex.to_mathml(long).split("<wbr>")
+    assert [p.count("<math>") for p in pieces] == [1] * 5
+    assert pieces[0].endswith("<mo>=</mo></mrow></math>") and pieces[1].endswith("<mo>≈</mo></mrow></math>")
+    assert "<wbr>" not in tex.to_mathml("a = b")  # short: it fits any line
+    assert "<wbr>" not in tex.to_mathml(long, display=True)

@@ -109,7 +109,8 @@ RAW_TEX = re.compile(r"\$\$|\$[^$\s](?:[^$\n]*?[^$\s\\])?\$|\\\(|\\\[|\\(?:frac|
 
 STATE_JS = f"""() => ({{
   math: document.querySelectorAll('math').length,
-  drawn: [...document.querySelectorAll('math')].filter((m) => m.getBoundingClientRect().width > 0).length,
+  drawn: [...document.querySelectorAll('math')]
+    .filter((m) => getComputedStyle(m).display.endsWith('math')).length,
   mathErrors: document.querySelectorAll('.gw-math-error').length,
   prose: ({PROSE_JS})(document.querySelector("article.bd-article") || document.body),
   mathjax: window.MathJax !== undefined || !!document.querySelector('script[src*="mathjax" i]'),
@@ -226,7 +227,8 @@ def test_formulas_are_mathml_from_the_build_and_no_page_loads_mathjax(built_book
     assert [url for url in v.sizes if "mathjax" in url.lower()] == [] and not v.state["mathjax"]
     if _has_math(name):
         assert v.state["math"] > 0, f"{name} has formulas in its source but no <math> element"
-    assert v.state["drawn"] == v.state["math"], "a <math> element is not drawn (no MathML in the browser?)"
+    # laid out as MathML (display `math` or `block math`), also those in closed dropdowns
+    assert v.state["drawn"] == v.state["math"], "a <math> element is not laid out as MathML"
     assert v.state["mathErrors"] == 0
     assert RAW_TEX.findall(v.state["prose"]) == [], f"{name} shows TeX that was not converted"
 

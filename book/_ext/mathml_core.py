@@ -48,6 +48,8 @@ SIGNS = set("+−±∓")
 SYMBOL = ("Sm", "Ps", "Pe")  # Unicode's math symbols, opening and closing punctuation
 ORDINARY = set("/.")  # TeX puts no space around them; MathML Core's dictionary a thick one
 PRIMES = "′″‴⁗"
+BREAK_AFTER = set("=≈≤≥<>←→∼≃∝≠≡⇒↦+−·×")  # TeX breaks an inline formula after these
+MIN_BREAKABLE = 16  # characters: a shorter inline formula fits on any line of a phone
 SCRIPTED = ("msub", "msup", "msubsup", "munder", "mover", "munderover")
 
 
@@ -204,3 +206,40 @@ def _operator_spacing(parent: ET.Element) -> None:
             child.set("lspace", "0")
             child.set("rspace", "0")
         previous = child
+
+
+def split_inline(root: ET.Element) -> list[ET.Element]:
+    """An inline formula as pieces that end after a relation or a binary operator.
+
+    MathML Core never breaks a formula across lines, so a long one in a sentence widened a
+    phone's page; TeX (and MathJax) break it after a top-level relation or binary operator.
+    Written as several ``<math>`` elements, the browser breaks the line there if it must.
+
+    Parameters
+    ----------
+    root : xml.etree.ElementTree.Element
+        An inline ``<math>`` element, already made MathML Core.
+
+    Returns
+    -------
+    list of xml.etree.ElementTree.Element
+        ``[root]`` if it is short or has no place to break, else one ``<math>`` per piece.
+    """
+    row = root[0] if len(root) == 1 and _local(root[0]) == "mrow" else root
+    if len("".join(root.itertext())) < MIN_BREAKABLE:
+        return [root]
+    pieces: list[list[ET.Element]] = [[]]
+    for i, child in enumerate(row):
+        pieces[-1].append(child)
+        text = (child.text or "").strip() if _local(child) == "mo" else ""
+        binary = text in BREAK_AFTER and child.get("lspace") != "0"  # not a unary minus
+        if binary and 0 < i < len(row) - 1:
+            pieces.append([])
+    if len(pieces) == 1:
+        return [root]
+    out = []
+    for piece in pieces:
+        math = ET.Element(root.tag, root.attrib)
+        ET.SubElement(math, f"{{{NS}}}mrow").extend(piece)
+        out.append(math)
+    return out

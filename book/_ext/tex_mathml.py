@@ -14,7 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from latex2mathml.converter import convert
-from mathml_core import NS, check, make_core
+from mathml_core import NS, check, make_core, split_inline
 
 # A delimiter command after \big, \Big, \bigl, ...: latex2mathml takes only a literal character.
 SIZED = re.compile(r"(\\[bB]igg?[lrm]?)\s*(\\\||\\[lr]?Vert\b|\\[lr]?vert\b|\\\{|\\\}|\\langle\b|\\rangle\b)")
@@ -87,7 +87,8 @@ def to_mathml(tex: str, display: bool = False) -> str:
     Returns
     -------
     str
-        The ``<math>`` element, its characters as Unicode rather than entities.
+        The ``<math>`` element, its characters as Unicode rather than entities; a long inline
+        formula as several, with a line break opportunity (``<wbr>``) after each relation.
 
     Raises
     ------
@@ -104,7 +105,12 @@ def to_mathml(tex: str, display: bool = False) -> str:
         raise ValueError(f"latex2mathml wrote no valid MathML ({err})") from err
     check(root)
     make_core(root)
-    if not display:
-        del root.attrib["display"]
+    if display:
+        return _serialize(root)
+    del root.attrib["display"]
+    return "<wbr>".join(_serialize(piece) for piece in split_inline(root))
+
+
+def _serialize(root: ET.Element) -> str:
     text = ET.tostring(root, encoding="unicode", short_empty_elements=True)
     return text.replace(f' xmlns="{NS}"', "", 1).replace(" />", "/>")
