@@ -68,6 +68,14 @@ def test_aligned_equations_are_a_table_with_one_row_per_line(tex):
     assert _tags(tex.to_mathml(blocks, display=True)).count("mtr") == 2
 
 
+def test_an_amsmath_block_is_one_formula_numbered_by_sphinx(tex):
+    align = tex.display_tex("\\begin{align} a &= b \\\\ c &= d \\end{align}", nowrap=True)
+    out = tex.to_mathml(align, display=True)
+    assert _tags(out).count("mtr") == 2 and "(1)" not in out  # no row numbers of its own
+    equation = tex.display_tex("\\begin{equation} E = mc^2 \\end{equation}", nowrap=True)
+    assert tex.to_mathml(equation, display=True).startswith('<math display="block"><mrow><mi>E</mi>')
+
+
 @pytest.mark.parametrize(
     ("formula", "message"),
     [
