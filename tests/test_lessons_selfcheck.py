@@ -64,7 +64,7 @@ def test_html_has_one_container_per_question_and_nothing_from_another_site():
     assert repr(check) == "SelfCheck('backprop', 3 questions)"
     assert page.count('class="gw-quiz"') == 3
     assert "://" not in page and "cdn" not in page.lower()
-    assert "var MathJax;" in page  # jupyterquiz never sees the page's MathJax
+    assert "var MathJax;" in page  # jupyterquiz never sees JupyterLab's MathJax (the book has none)
     assert page.count("<script>") == 1 and "</script>" not in page[: page.index("<script>")]
     assert re.search(r"var QUESTIONS = \{.*\};", page)
 

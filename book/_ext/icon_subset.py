@@ -106,7 +106,7 @@ def used_icons(outdir: Path) -> set[str]:
         for classes in CLASS.findall(page.read_text(encoding="utf8", errors="replace")):
             names.update(NAME.findall(classes))
     for script in (outdir / "_static").rglob("*.js"):
-        if script.name != "fontawesome.js" and "mathjax" not in script.parts and "bokeh" not in script.name:
+        if script.name != "fontawesome.js" and "bokeh" not in script.name:
             names.update(NAME.findall(script.read_text(encoding="utf8", errors="replace")))
     return names
 

@@ -1,10 +1,10 @@
 // Marks every box of the article that scrolls sideways and is narrower than its content with
 // the class `gw-scrolls` (book.css draws a shadow on the side where more is hidden and a
-// scrollbar that stays visible), and keeps the marks right when the page is resized, when
-// MathJax has typeset the formulas and as the reader scrolls the box.
+// scrollbar that stays visible), and keeps the marks right when the page is resized, when the
+// fonts have loaded and as the reader scrolls the box.
 (function () {
   "use strict";
-  const BOXES = "pre, div.math, mjx-container, table, div.output, div.pst-scrollable-table-container";
+  const BOXES = "pre, div.math, table, div.output, div.pst-scrollable-table-container";
 
   function update(box) {
     const scrolls = ["auto", "scroll"].includes(getComputedStyle(box).overflowX);
@@ -39,17 +39,8 @@
     updateAll();
     window.addEventListener("resize", later);
     if (window.ResizeObserver) new ResizeObserver(later).observe(document.querySelector("article") || document.body);
-    // MathJax typesets after the load event (book/_ext/late_mathjax.py)
-    window.addEventListener("load", () => {
-      if (!document.querySelector(".math")) return;
-      const wait = setInterval(() => {
-        const ready = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
-        if (!ready) return;
-        clearInterval(wait);
-        ready.then(later);
-      }, 100);
-      setTimeout(() => clearInterval(wait), 30000);
-    });
+    // a web font that arrives late changes the widths (the formulas' math fonts are local)
+    if (document.fonts) document.fonts.ready.then(later);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -5,10 +5,10 @@ are drawn by jupyterquiz's own JavaScript and CSS, read from the installed packa
 into a ``text/html`` output: the static book executes it as it loads, JupyterLab when the cell
 runs, and nothing is fetched from another site. One change to jupyterquiz's behaviour: it
 never sees the page's MathJax. jupyterquiz reads ``MathJax.version`` whenever a global
-``MathJax`` exists, and both the book (a configuration object, until MathJax has loaded) and
-JupyterLab 4 (an object without ``version``) define one without it: each answer then logged a
-TypeError. Its code runs in a closure where ``MathJax`` is undefined, so the questions hold plain
-text and Unicode, no TeX; its fallback that loads MathJax from a CDN is removed as well.
+``MathJax`` exists, and JupyterLab 4 defines one without it (the book has no MathJax: its
+formulas are MathML): each answer then logged a TypeError. Its code runs in a closure where
+``MathJax`` is undefined, so the questions hold plain text and Unicode, no TeX; its fallback
+that loads MathJax from a CDN is removed as well.
 """
 
 from __future__ import annotations
