@@ -23,10 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "artifacts" / "site-pages"
 MAX_TRANSFER = 2_500_000  # bytes a visit to one page transfers, every asset included
-# Not met yet by a page with plots: BokehJS and its widgets (1.65 MB), the theme's CSS (0.40 MB)
-# and the page itself (0.2-0.5 MB) pass 2.5 MB (README, "Book"). Until they do not, such a
-# page is held to what it transfers now, so that it cannot grow unnoticed.
-MAX_TRANSFER_WITH_PLOTS = 2_950_000
 MAX_ICON_SCRIPT = 200_000  # the theme's fontawesome.js, cut to the site's icons (was 1.49 MB)
 MAX_ICON_FONT = 10_000  # Font Awesome's solid web font, cut to the stylesheets' glyphs (was 156 kB)
 ICON_FONT = "_static/vendor/fontawesome/webfonts/fa-solid-900.woff2"
@@ -47,12 +43,6 @@ def _pages() -> list[str]:
 
 
 PAGES = _pages()
-
-
-def _has_plot(name: str) -> bool:
-    """Whether a page draws a Bokeh plot (read from its source: no build needed to list)."""
-    path = ROOT / name.replace(".html", ".md")
-    return path.exists() and "gradwidgets.explorers" in path.read_text(encoding="utf8")
 
 
 def _has_math(name: str) -> bool:
@@ -186,27 +176,16 @@ def visit(browser, server):
     return functools.cache(lambda name, width: Visit(browser, server, name, width))
 
 
-def _budget_params() -> list:
-    over = pytest.mark.xfail(reason="BokehJS + its widgets + theme CSS + the page pass 2.5 MB", strict=True)
-    return [pytest.param(name, marks=over if _has_plot(name) else ()) for name in PAGES]
-
-
 def _over(v: Visit, name: str, limit: int) -> str:
     largest = sorted(v.sizes.items(), key=lambda kv: -kv[1])[:5]
     return f"{name} transfers {v.total / 1e6:.2f} MB (limit {limit / 1e6} MB); largest: {largest}"
 
 
-@pytest.mark.parametrize("name", _budget_params())
+@pytest.mark.parametrize("name", PAGES)
 def test_a_page_transfers_under_its_budget(built_book, visit, name):
     v = visit(name, 1280)
     assert v.blocked == []
     assert v.total < MAX_TRANSFER, _over(v, name, MAX_TRANSFER)
-
-
-@pytest.mark.parametrize("name", [p for p in PAGES if _has_plot(p)])
-def test_a_page_with_plots_transfers_no_more_than_today(built_book, visit, name):
-    v = visit(name, 1280)
-    assert v.total < MAX_TRANSFER_WITH_PLOTS, _over(v, name, MAX_TRANSFER_WITH_PLOTS)
 
 
 @pytest.mark.parametrize("name", PAGES)

@@ -1,5 +1,9 @@
 """show(): a figure displays as a widget in a kernel and as HTML with its script in a book build."""
 
+import base64
+import gzip
+import re
+
 import pytest
 from bokeh.plotting import figure
 
@@ -17,7 +21,8 @@ def test_book_build_gets_html_with_the_figure_script(spirals, monkeypatch):
     bundle = show(_profile_figure(spirals))._repr_mimebundle_()
     html = bundle["text/html"]
     assert "<script" in html and "Bokeh" in html and 'class="gradwidgets-explorer"' in html
-    assert "Gradient norm per layer" in html
+    packed = re.search(r'<script type="application/gzip" id="[^"]+">([^<]+)<', html).group(1)
+    assert "Gradient norm per layer" in gzip.decompress(base64.b64decode(packed)).decode("utf8")
     assert "application/vnd.jupyter.widget-view+json" not in bundle
 
 

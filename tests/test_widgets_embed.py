@@ -1,5 +1,9 @@
 """Page fragments: each plot's document is built in its own task, in page order."""
 
+import base64
+import gzip
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -28,10 +32,13 @@ def _figure(i: int):
     return fig
 
 
-def test_the_payload_cannot_close_its_script():
+def test_the_payload_cannot_close_its_script_and_unpacks_to_the_document():
     text = html_fragment(_figure(0))
-    assert text.count("</script>") == 2  # the JSON's and the queue's, not the title's
-    assert "plot 0 \\u003c/script>\\u003cb>" in text and 'data-root-id="' in text
+    assert text.count("</script>") == 2  # the payload's and the queue's, not the title's
+    packed = re.search(r"<script type=\"application/gzip\" id=\"[^\"]+\">([A-Za-z0-9+/=]+)<", text).group(1)
+    item = json.loads(gzip.decompress(base64.b64decode(packed)))
+    assert "plot 0 </script><b>" in json.dumps(item["docs"]) and 'data-root-id="' in text
+    assert len(packed) < len(json.dumps(item)) / 3  # gzipped: a document is mostly repeated keys
 
 
 @pytest.mark.browser

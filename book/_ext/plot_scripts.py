@@ -4,7 +4,7 @@
 exactly those from the installed bokeh), and Sphinx adds them to every page: 1.65 MB that a
 page without a plot (the introduction, the glossary, the references, the search page) never
 runs. A plot in a page is what ``gradwidgets.widgets.embed.html_fragment`` writes, a
-``<script type="application/json" id="gradwidgets-plot-...">`` with a queue that waits for
+``<script type="application/gzip" id="gradwidgets-plot-...">`` with a queue that waits for
 ``window.Bokeh``, or the ``data-root-id`` element of Bokeh's own embedding; a page whose body
 holds neither loses the BokehJS scripts.
 """
