@@ -46,8 +46,8 @@ class StaticFace:
     explorer: str
     title: str
     controls: tuple[FaceControl, ...]
-    index: dict[str, str]
-    inline: dict[str, str]
+    index: dict[str, str] = field(repr=False)
+    inline: dict[str, str] = field(repr=False)  # the results themselves: long
     base: str | None
     status: str
     problem: bool
