@@ -11,7 +11,16 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .norms import LIMIT, TINY, batched_norms, careful_norm, chunk_partials, stacked_norms, whole_batched
+from .norms import (
+    LIMIT,
+    TINY,
+    batchable,
+    batched_norms,
+    checked,
+    chunk_partials,
+    stacked_norms,
+    whole_batched,
+)
 
 __all__ = ["NormPlan"]
 
@@ -78,16 +87,13 @@ class NormPlan:
             singles = [t if w else chunk_partials(t) for t, w in zip(singles, self._whole, strict=True)]
         joined = self._join(tensors)
         if joined is not None:
-            singles.append(joined if whole_batched(joined) else chunk_partials(joined))
+            singles.append(batchable(joined))
         if singles:
             rows.append(batched_norms(singles))
         values = (rows[0] if len(rows) == 1 else torch.cat(rows)).tolist() if rows else []
         if values and (min(values) < TINY or max(values) == math.inf):  # rare: look again, carefully
             sources = [tensors[i] for i in self._sources] + ([joined] if joined is not None else [])
-            values = [
-                careful_norm(t) if v < TINY or v == math.inf else v
-                for t, v in zip(sources, values, strict=True)
-            ]
+            values = [checked(t, v) for t, v in zip(sources, values, strict=True)]
         return np.array(values)[self._perm] if values else np.zeros(0), _total(values)
 
     def _join(self, tensors: Sequence[torch.Tensor | None]) -> torch.Tensor | None:
@@ -101,15 +107,10 @@ class NormPlan:
         """:meth:`__call__` for a step in which some tensors got no value (None: norm 0)."""
         own = [tensors[i] for i in self._own]
         kept = [k for k, t in enumerate(own) if t is not None]
-        batch = [own[k] if whole_batched(own[k]) else chunk_partials(own[k]) for k in kept]
         joined = self._join(tensors)
-        if joined is not None:
-            batch.append(joined if whole_batched(joined) else chunk_partials(joined))
-        values = stacked_norms(batch) if batch else []
         sources = [own[k] for k in kept] + ([joined] if joined is not None else [])
-        values = [
-            careful_norm(t) if v < TINY or v == math.inf else v for t, v in zip(sources, values, strict=True)
-        ]
+        values = stacked_norms([batchable(t) for t in sources]) if sources else []
+        values = [checked(t, v) for t, v in zip(sources, values, strict=True)]
         norms = np.zeros(len(own))
         norms[kept] = values[: len(kept)]
         others = values[-1] if joined is not None else 0.0

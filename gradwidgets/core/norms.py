@@ -44,7 +44,7 @@ def tensor_norms(tensors: Sequence[torch.Tensor]) -> np.ndarray:
     if not tensors:
         return np.zeros(0)
     with torch.no_grad():
-        batch = [t if whole_batched(t) else chunk_partials(t) for t in tensors]  # partials' norm: the same
+        batch = [batchable(t) for t in tensors]  # partials' norm: the same
         values = np.array(stacked_norms(batch))
         for i in np.flatnonzero((values < TINY) | (values == math.inf)):
             values[i] = careful_norm(tensors[i])
@@ -107,7 +107,18 @@ def group_norms(values: np.ndarray, sizes: Sequence[int], empty: float = 0.0) ->
 
 def single_norm(t: torch.Tensor) -> float:
     """||t|| as :func:`tensor_norms` takes it, for a hook's single tensor."""
-    value = float(_vn(t if whole_batched(t) else chunk_partials(t)))
+    return checked(t, float(_vn(batchable(t))))
+
+
+def batchable(t: torch.Tensor) -> torch.Tensor:
+    """What a batched norm call takes for ``t``: ``t`` itself if :func:`whole_batched`, else
+    its :func:`chunk_partials` (whose norm is the same)."""
+    return t if whole_batched(t) else chunk_partials(t)
+
+
+def checked(t: torch.Tensor, value: float) -> float:
+    """``value``, the batched norm of ``t``, or :func:`careful_norm` when it is below ``TINY``
+    or infinite (where float32 may fall short)."""
     return careful_norm(t) if value < TINY or value == math.inf else value
 
 
