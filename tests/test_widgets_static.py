@@ -126,14 +126,20 @@ def _switch_and_check(page, explorer_name="test"):
     assert "not precomputed" not in page.evaluate(STATUS_JS)
 
 
-@pytest.mark.browser
-def test_static_face_switches_data_in_chromium_offline(tmp_path, monkeypatch):
+@pytest.fixture
+def inline_page(tmp_path, monkeypatch):
+    """The small explorer's static face, every shard in the page, opened from disk."""
     monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
     path = save_html(make().static(), str(tmp_path / "explorer.html"))
     with browser_page() as bp:
         bp.page.goto(f"file://{path}")
-        _switch_and_check(bp.page)
-        assert bp.blocked == [] and bp.console_errors == []
+        yield bp
+
+
+@pytest.mark.browser
+def test_static_face_switches_data_in_chromium_offline(inline_page):
+    _switch_and_check(inline_page.page)
+    assert inline_page.blocked == [] and inline_page.console_errors == []
 
 
 @pytest.mark.browser
@@ -230,20 +236,16 @@ def test_two_faces_on_a_page_switch_apart_with_bokehjs_alone(tmp_path, monkeypat
 
 
 @pytest.mark.browser
-def test_the_controls_work_from_the_keyboard(tmp_path, monkeypatch):
-    monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
-    path = save_html(make().static(), str(tmp_path / "explorer.html"))
-    with browser_page() as bp:
-        bp.page.goto(f"file://{path}")
-        bp.page.get_by_role("slider", name="Depth").focus()
-        bp.page.keyboard.press("ArrowRight")  # 4 -> 8 layers
-        wanted = _compute({"depth": 8, "activation": "tanh"}, None).status
-        bp.page.wait_for_function(f"(s) => ({STATUS_JS})() === s", arg=wanted)
-        bp.page.get_by_role("radio", name="tanh").focus()
-        bp.page.keyboard.press("ArrowRight")  # the next button: sigmoid
-        wanted = _compute({"depth": 8, "activation": "sigmoid"}, None).status
-        bp.page.wait_for_function(f"(s) => ({STATUS_JS})() === s", arg=wanted)
-        values = bp.page.evaluate(SOURCE_COLUMN_JS, ["test:g", "value"])
-        expected = _compute({"depth": 8, "activation": "sigmoid"}, None).data["g"]["value"]
-        np.testing.assert_allclose(values, expected.astype(np.float32), rtol=1e-6)
-        assert bp.console_errors == []
+def test_the_controls_work_from_the_keyboard(inline_page):
+    inline_page.page.get_by_role("slider", name="Depth").focus()
+    inline_page.page.keyboard.press("ArrowRight")  # 4 -> 8 layers
+    wanted = _compute({"depth": 8, "activation": "tanh"}, None).status
+    inline_page.page.wait_for_function(f"(s) => ({STATUS_JS})() === s", arg=wanted)
+    inline_page.page.get_by_role("radio", name="tanh").focus()
+    inline_page.page.keyboard.press("ArrowRight")  # the next button: sigmoid
+    wanted = _compute({"depth": 8, "activation": "sigmoid"}, None).status
+    inline_page.page.wait_for_function(f"(s) => ({STATUS_JS})() === s", arg=wanted)
+    values = inline_page.page.evaluate(SOURCE_COLUMN_JS, ["test:g", "value"])
+    expected = _compute({"depth": 8, "activation": "sigmoid"}, None).data["g"]["value"]
+    np.testing.assert_allclose(values, expected.astype(np.float32), rtol=1e-6)
+    assert inline_page.console_errors == []
