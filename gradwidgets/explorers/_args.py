@@ -97,15 +97,14 @@ class FactoryArgs:
 
     def choices(self, arg: str, options: Any, check: Check) -> tuple:
         """Check a choice tuple: a non-empty sequence of distinct values each passing ``check``."""
-        if isinstance(options, (str, bytes, Mapping)) or not isinstance(options, Iterable):
-            raise ValueError(
-                f"{self.where}: {arg}={options!r} must be a sequence of choices, e.g. ({options!r},)"
-            )
+        given = options
         try:
-            options = tuple(options)
-        except TypeError:  # iterable by its type, not as a value (a 0-d tensor or array)
+            if isinstance(options, (str, bytes, Mapping)) or not isinstance(options, Iterable):
+                raise TypeError
+            options = tuple(options)  # a 0-d tensor or array is Iterable by its type and raises here
+        except TypeError:
             raise ValueError(
-                f"{self.where}: {arg}={options!r} must be a sequence of choices, e.g. ({options!r},)"
+                f"{self.where}: {arg}={given!r} must be a sequence of choices, e.g. ({given!r},)"
             ) from None
         if not options:
             raise ValueError(f"{self.where}: {arg}=() offers no choice; give at least one")
