@@ -33,22 +33,18 @@ OUTPUT_MATH = re.compile(r'<span class="math notranslate nohighlight">\\\((.*?)\
 """A formula in a notebook's HTML output, as gradwidgets.lessons.tables writes it."""
 
 
-def _warn(node: nodes.Node, tex: str, err: ValueError) -> None:
-    logger.warning("cannot write the formula %r as MathML: %s", tex, err, location=node, type="mathml")
-
-
-def _render(translator, node: nodes.Element, tex: str, display: bool) -> str:
+def _render(node: nodes.Node, tex: str, display: bool = False) -> str:
     """The MathML of ``tex``, or its escaped TeX after a warning that names the formula."""
     try:
         return to_mathml(tex, display=display)
     except ValueError as err:
-        _warn(node, tex, err)
-        return f'<code class="gw-math-error">{translator.encode(tex)}</code>'
+        logger.warning("cannot write the formula %r as MathML: %s", tex, err, location=node, type="mathml")
+        return f'<code class="gw-math-error">{html.escape(tex)}</code>'
 
 
 def visit_math(translator, node: nodes.math) -> None:
     """An inline formula: a bare ``<math>`` element in the line."""
-    translator.body.append(_render(translator, node, node.astext(), display=False))
+    translator.body.append(_render(node, node.astext()))
     raise nodes.SkipNode
 
 
@@ -61,7 +57,7 @@ def visit_math_block(translator, node: nodes.math_block) -> None:
         translator.add_permalink_ref(node, _("Link to this equation"))
         translator.body.append("</span>")
     tex = display_tex(node.astext(), nowrap=bool(node.get("nowrap")))
-    translator.body.append(_render(translator, node, tex, display=True))
+    translator.body.append(_render(node, tex, display=True))
     translator.body.append("</div>\n")
     raise nodes.SkipNode
 
@@ -73,15 +69,7 @@ def convert_output_math(app: Sphinx, doctree: nodes.document, docname: str) -> N
         if "html" not in node.get("format", "").split() or "\\(" not in text:
             continue
 
-        def render(match: re.Match, node: nodes.raw = node) -> str:
-            tex = html.unescape(match.group(1))
-            try:
-                return to_mathml(tex)
-            except ValueError as err:
-                _warn(node, tex, err)
-                return f'<code class="gw-math-error">{html.escape(tex)}</code>'
-
-        converted = OUTPUT_MATH.sub(render, text)
+        converted = OUTPUT_MATH.sub(lambda m, node=node: _render(node, html.unescape(m.group(1))), text)
         if converted != text:
             node.replace_self(nodes.raw("", converted, format=node["format"], classes=node["classes"]))
 
