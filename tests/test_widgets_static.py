@@ -176,7 +176,24 @@ def test_a_missing_shard_is_a_status_line_and_a_console_error_not_a_silent_plot(
         bp.page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0")
         bp.page.get_by_role("radio", name="sigmoid").check()
         bp.page.wait_for_function(f"() => ({STATUS_JS})().includes('could not be loaded')")
-        assert any("unreadable" in e for e in bp.console_errors)
+        assert any("could not be shown" in e and "could not load" in e for e in bp.console_errors)
+
+
+@pytest.mark.browser
+def test_a_face_whose_plots_cannot_be_drawn_says_so_and_does_not_wait_forever(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
+    path = Path(save_html(make().static(), str(tmp_path / "explorer.html")))
+    text = path.read_text(encoding="utf8")
+    broken = re.sub(r'(<script type="application/gzip" id="[^"]+">)[^<]+', r"\1AAAA", text, count=1)
+    assert broken != text
+    path.write_text(broken, encoding="utf8")
+    with browser_page() as bp:
+        bp.page.goto(f"file://{path}")
+        bp.page.wait_for_load_state("load")
+        bp.page.get_by_role("radio", name="sigmoid").check()
+        bp.page.wait_for_function(f"() => ({STATUS_JS})().includes('could not be drawn')", timeout=10_000)
+        assert any("failed to render" in e for e in bp.console_errors)
+        assert any("were not drawn" in e for e in bp.console_errors)
 
 
 def test_a_setting_whose_computation_failed_is_computed_again_on_a_rebuild(tmp_path, monkeypatch):

@@ -21,7 +21,9 @@ into view (once the page has loaded) and after each change. ``gradwidgetsFaces.f
 each face's id to an object the tests and ``benchmarks/bench_switch.py`` read: ``pending``
 (the last change's promise), ``latest`` (changes so far), ``applied`` (when the plots last got
 a setting's data), ``positions()`` (each control's position), ``drawn()`` (a promise of the
-Bokeh data sources, once the page has drawn the face's figures), ``change()`` (what an
+Bokeh data sources, once the page has drawn the face's figures; it fails, and a change says
+so in the status line, once the page has loaded and tried every plot without drawing them),
+``change()`` (what an
 ``input`` event on the controls calls) and ``set(positions)`` (sets the controls and changes).
 """
 
@@ -84,9 +86,18 @@ window.gradwidgetsFaces = window.gradwidgetsFaces || (() => {
       }
       return null;
     };
-    const drawn = (face.drawn = () => new Promise((resolve) => {  // the page builds its plots one by one
-      const poll = () => ((face.sources = face.sources || findSources()) ? resolve(face.sources)
-        : setTimeout(poll, 20));
+    const drawn = (face.drawn = () => new Promise((resolve, reject) => {  // built one by one
+      const poll = () => {
+        if ((face.sources = face.sources || findSources())) return resolve(face.sources);
+        const plots = window.gradwidgetsPlots;  // the page's queue of plots (embed.py)
+        if (document.readyState === "complete"
+            && (!window.Bokeh || (plots && !plots.busy && plots.pending.length === 0))) {
+          const error = new Error("the face's figures were not drawn (BokehJS failed on them)");
+          error.status = "The plots could not be drawn: the browser's console says why.";
+          return reject(error);  // every plot of the page was tried: this one failed
+        }
+        setTimeout(poll, 20);
+      };
       poll();
     }));
     face.positions = () => inputs.map((w, i) => (w === null ? 0 : cfg.kinds[i] === "buttons"
@@ -132,8 +143,10 @@ window.gradwidgetsFaces = window.gradwidgetsFaces || (() => {
         preload(positions);
       }).catch((error) => {
         clearTimeout(slow);
-        if (ticket === face.latest) show("The results of this setting could not be loaded.", true);
-        console.error("gradwidgets: precomputed results unreadable:", error);
+        if (ticket === face.latest) {
+          show(error.status || "The results of this setting could not be loaded.", true);
+        }
+        console.error("gradwidgets: a setting could not be shown:", error);
       });
       return face.pending;
     };
