@@ -4,7 +4,9 @@ import numpy as np
 from bokeh.models import ColumnDataSource, Legend
 from test_explorers import SMALL
 
+from gradwidgets.core.history import History
 from gradwidgets.explorers import clipping, norm_training
+from gradwidgets.explorers.trainers import _status
 
 
 def test_norm_training_streams_partial_results():
@@ -48,3 +50,21 @@ def test_norm_training_does_not_speak_of_clipping():
         for item in m.items
     }
     assert "total gradient norm" in labels and not any("clipping" in label for label in labels)
+
+
+def _history(losses, diverged_at=None):
+    empty = np.zeros((0, 1))
+    return History(
+        ("l",), np.array(losses, float), np.arange(0), empty, empty[:, 0], empty[:, 0], empty, diverged_at
+    )
+
+
+def test_a_training_status_says_how_much_the_loss_fell_and_flags_a_loss_that_barely_moved():
+    text, problem = _status(_history([0.8, 0.6, 0.4]), 3)
+    assert text == "Step 3/3: the loss fell by 50% (0.8 to 0.4)." and not problem
+    text, problem = _status(_history([0.6931, 0.6925, 0.6920]), 100)
+    assert text == "Step 3/100: the loss barely fell, by 0.2% (0.693 to 0.692)." and problem
+    text, problem = _status(_history([0.5, 0.7]), 2)
+    assert text == "Step 2/2: the loss did not fall (0.5 to 0.7)." and problem
+    text, problem = _status(_history([0.5, float("nan")], diverged_at=1), 2)
+    assert text.startswith("Diverged at step 1") and problem

@@ -54,7 +54,13 @@ def test_a_log_figure_shades_and_names_both_zones_in_powers_of_ten():
     fig = style(_log_figure("title", "x", "norm"), height=_LOG_HEIGHT)
     line, _dots, bad, zero = _log_series(fig, source, "x", BLUE, VERMILLION)
     _assert_log_figure(fig, source)
-    labels = sorted(a.text for a in fig.center if isinstance(a, Label))
-    assert labels == ["exploding: above 10³", "vanishing: below 10⁻⁶"]
+    labels = {a.text: a for a in fig.center if isinstance(a, Label)}
+    assert sorted(labels) == ["exploding: above 10³", "vanishing: below 10⁻⁶"]
+    # in the right-hand corners: exploding on its zone's edge, vanishing at the frame's bottom,
+    # off a line that crosses 10⁻⁶ near the right (the data rises toward the output's end)
+    exploding, vanishing = labels["exploding: above 10³"], labels["vanishing: below 10⁻⁶"]
+    assert exploding.y == plots.EXPLODING_ABOVE and exploding.text_baseline == "bottom"
+    assert (vanishing.y.target, vanishing.y.symbol, vanishing.text_baseline) == ("frame", "bottom", "bottom")
+    assert all((a.x.target, a.x.symbol, a.text_align) == ("frame", "right", "right") for a in labels.values())
     assert (line.glyph.y, bad.glyph.y, zero.glyph.y) == ("y", "y_bad", "y_zero")
     assert bad.glyph.marker == "x" and bad.glyph.line_color == VERMILLION and line.glyph.line_color == BLUE

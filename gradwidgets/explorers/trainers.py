@@ -47,13 +47,22 @@ def _training_data(history: History, heatmap: bool) -> dict[str, dict]:
     return data
 
 
+BARELY = 0.05
+"""A loss that fell by less than this fraction of its first value barely fell: a problem."""
+
+
 def _status(history: History, steps: int) -> tuple[str, bool]:
     if history.diverged_at is not None:
         return f"Diverged at step {history.diverged_at}: the loss or a gradient became non-finite.", True
     done = len(history.loss)
     first, last = history.loss[0], history.final_loss
-    verb = "fell" if last < first else "did not fall"
-    return f"Step {done}/{steps}: the loss {verb} from {first:.3g} to {last:.3g}.", last >= first
+    span = f"{first:.3g} to {last:.3g}"
+    if not last < first:
+        return f"Step {done}/{steps}: the loss did not fall ({span}).", True
+    drop = (first - last) / first  # a loss is not negative, and last < first: first > 0
+    if drop < BARELY:
+        return f"Step {done}/{steps}: the loss barely fell, by {drop:.1%} ({span}).", True
+    return f"Step {done}/{steps}: the loss fell by {drop:.0%} ({span}).", False
 
 
 def stream_training(

@@ -92,7 +92,7 @@ def _log_figure(title: str, x_label: str, y_label: str) -> figure:
     _layer_axis(fig)
     fig.x_range.range_padding = 0.05
     zones = [
-        (None, VANISHING_BELOW, SKY, 0.25, BLUE, "top", f"vanishing: below {_pow10(VANISHING_BELOW)}"),
+        (None, VANISHING_BELOW, SKY, 0.25, BLUE, "bottom", f"vanishing: below {_pow10(VANISHING_BELOW)}"),
         (
             EXPLODING_ABOVE,
             None,
@@ -103,8 +103,12 @@ def _log_figure(title: str, x_label: str, y_label: str) -> figure:
             f"exploding: above {_pow10(EXPLODING_ABOVE)}",
         ),
     ]
-    # labels on the right: vanishing and exploding both start at the input (left) end
+    # labels in the right-hand corners, the exploding one over its zone's edge and the vanishing
+    # one at the frame's bottom: the data rises to the right when gradients vanish toward the
+    # input (first layer, first time step), and explode from it, so a line crossing 10^-6 near
+    # the right (an LSTM's last steps) would run through a label on that edge
     right = Node(target="frame", symbol="right", offset=-6)
+    floor = Node(target="frame", symbol="bottom", offset=-4)
     for bottom, top, fill, alpha, color, baseline, text in zones:
         fig.add_layout(
             BoxAnnotation(bottom=bottom, top=top, fill_color=fill, fill_alpha=alpha, level="underlay")
@@ -112,8 +116,8 @@ def _log_figure(title: str, x_label: str, y_label: str) -> figure:
         fig.add_layout(
             Label(
                 x=right,
-                y=bottom or top,
-                y_offset=3 if bottom else -3,
+                y=bottom if bottom else floor,
+                y_offset=3 if bottom else 0,
                 text=text,
                 text_align="right",
                 text_baseline=baseline,
