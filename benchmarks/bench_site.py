@@ -9,7 +9,11 @@
   2.5 MB a page);
 - ``first_paint_ms``: from navigation start to the first Bokeh plot whose view has finished
   painting, in headless Chromium on loopback with every other host blocked, median of
-  ``VISITS`` visits per page with explorers (target: under 1.2 s).
+  ``VISITS`` visits per page with explorers, in turn (target: under 1.2 s);
+- ``floor_first_paint_ms``: the same for a page holding only the site's BokehJS and one small
+  figure, visited in the same rounds (:data:`FLOOR`): what BokehJS alone costs on this machine
+  in this run, and ``over_floor_ms``, what each chapter adds to it. On this 2-core machine the
+  floor moved between runs by a third and more, the chapters with it.
 
 The clean build with execution (target: under 10 min) is what ``CI=true make book`` takes; CI
 prints it. Run from the repository root: ``.venv/bin/python benchmarks/bench_site.py``
@@ -107,23 +111,50 @@ def _site(html: Path):
         raise RuntimeError(f"pages requested other hosts: {blocked}")
 
 
+FLOOR = "__floor.html"
+"""The floor page (served by the benchmark itself): the site's BokehJS and one small figure,
+built by the same fragment as the chapters' plots. Nothing a chapter adds is in it, so its
+first paint is what BokehJS alone costs on this machine at that moment."""
+
+
+def floor_page(html: Path = HTML) -> str:
+    """The floor page's HTML, loading the BokehJS files the site serves."""
+    from bokeh.plotting import figure
+
+    from gradwidgets.widgets.embed import html_fragment
+
+    fig = figure(title="floor", width=600, height=300, tools="")
+    fig.line([1, 2, 3], [1, 3, 2])
+    scripts = "".join(
+        f'<script src="_static/{p.name}"></script>' for p in sorted((html / "_static").glob("bokeh-*.min.js"))
+    )
+    head = f'<meta charset="utf-8">{scripts}'
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{html_fragment(fig)}</body></html>"
+
+
 def first_paints(pages: list[str], visits: int = VISITS, html: Path = HTML) -> dict[str, dict]:
-    """Median and worst time to the first painted Bokeh plot of each page, in ms."""
-    out = {}
+    """Median and worst time to the first painted Bokeh plot of each page, in ms.
+
+    The pages are visited in turn, ``visits`` rounds, each round with the floor page
+    (:data:`FLOOR`) first, so a slow spell of the machine weighs on every page alike.
+    """
+    floor = floor_page(html)
+    times: dict[str, list[float]] = {name: [] for name in [FLOOR, *pages]}
     with _site(html) as (browser, url, route):
-        for page_name in pages:
-            times = []
-            for _ in range(visits):
+        for _ in range(visits):
+            for page_name in times:
                 context = browser.new_context(viewport={"width": 1280, "height": 900})
                 context.route("**/*", route)
+                context.route(f"{url}/{FLOOR}", lambda r: r.fulfill(body=floor, content_type="text/html"))
                 context.add_init_script(FIRST_PAINT_JS)
                 page = context.new_page()
                 page.goto(f"{url}/{page_name}", wait_until="commit")
                 page.wait_for_function("() => window.__firstPaint !== null", timeout=60000)
-                times.append(page.evaluate("() => window.__firstPaint"))
+                times[page_name].append(page.evaluate("() => window.__firstPaint"))
                 context.close()
-            out[page_name] = {"median_ms": round(statistics.median(times)), "max_ms": round(max(times))}
-    return out
+    return {
+        name: {"median_ms": round(statistics.median(t)), "max_ms": round(max(t))} for name, t in times.items()
+    }
 
 
 def transfers(pages: list[str], html: Path = HTML) -> dict[str, dict]:
@@ -172,6 +203,7 @@ def main() -> None:
     with_plots = [p for p in pages if "data-root-id" in (html / p).read_text(encoding="utf8")]
     moved = transfers(pages, html)
     paints = {} if args.no_paint else first_paints(with_plots, args.visits, html)
+    floor = paints.pop(FLOOR, {}).get("median_ms")
     print(
         json.dumps(
             {
@@ -188,6 +220,10 @@ def main() -> None:
                 "transfer_bytes": moved,
                 "first_paint_ms": paints,
                 "worst_first_paint_ms": max((v["max_ms"] for v in paints.values()), default=None),
+                "floor_first_paint_ms": floor,
+                "over_floor_ms": {name: v["median_ms"] - floor for name, v in paints.items()}
+                if floor
+                else {},
             },
             indent=2,
         )
