@@ -1,13 +1,14 @@
 """A synchronous gunzip for the page: ``GUNZIP_JS`` is a JavaScript function expression.
 
 The browser's own ``DecompressionStream`` answers in later tasks, which wait behind the parsing
-of the rest of the page and its deferred scripts: the first plot of a chapter was built some
-300 ms after its fragment was parsed. This decoder answers at once, so the first plot is built
-as soon as its fragment is parsed. It reads one gzip member (RFC 1952: the header's optional
-fields are skipped, the checksum is not checked) holding DEFLATE data (RFC 1951: stored, fixed
-and dynamic Huffman blocks) and returns its bytes as a ``Uint8Array``; it throws an ``Error``
-on data it cannot decode. It follows the decoder of zlib's ``contrib/puff`` (canonical Huffman
-codes decoded bit by bit): a few milliseconds for a plot's 4-45 kB.
+of the rest of the page and its deferred scripts: the first plot of a chapter was built up to
+300 ms after its fragment was parsed. This decoder answers at once, so the first plot goes to
+BokehJS as soon as its fragment is parsed (:mod:`gradwidgets.widgets.embed`). It reads one
+gzip member (RFC 1952: the header's optional fields are skipped, the checksum is not checked)
+holding DEFLATE data (RFC 1951: stored, fixed and dynamic Huffman blocks) and returns its bytes
+as a ``Uint8Array``; it throws an ``Error`` on data it cannot decode. It follows the decoder
+of zlib's ``contrib/puff`` (canonical Huffman codes decoded bit by bit): a few milliseconds for
+a plot's 4-45 kB.
 """
 
 GUNZIP_JS = """(function () {

@@ -23,8 +23,8 @@ each face's id to an object the tests and ``benchmarks/bench_switch.py`` read: `
 a setting's data), ``positions()`` (each control's position), ``drawn()`` (a promise of the
 Bokeh data sources, once the page has drawn the face's figures; it fails, and a change says
 so in the status line, once the page has loaded and tried every plot without drawing them),
-``change()`` (what an
-``input`` event on the controls calls) and ``set(positions)`` (sets the controls and changes).
+``change()`` (what an ``input`` event on the controls calls) and ``set(positions)`` (sets the
+controls and changes).
 """
 
 from ..plots.theme import STATUS_OK, STATUS_PROBLEM
