@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,6 +36,9 @@ GUESSING = 0.9
 EMIT_EVERY = 5
 """A streamed run hands the live plot a partial result every this many steps."""
 
+BARELY = 0.05
+"""A loss that fell by less than this fraction of its first value barely fell: a problem."""
+
 
 def _training_data(history: History, heatmap: bool) -> dict[str, dict]:
     data = {
@@ -45,10 +49,6 @@ def _training_data(history: History, heatmap: bool) -> dict[str, dict]:
     if heatmap:
         data["heat"] = gradient_heatmap_columns(history)
     return data
-
-
-BARELY = 0.05
-"""A loss that fell by less than this fraction of its first value barely fell: a problem."""
 
 
 def _status(history: History, steps: int) -> tuple[str, bool]:
@@ -234,12 +234,7 @@ def clipping(
             model, data.X, targets(data), steps, lr, emit, extra={"time": time_cols}, heatmap=False, **clip
         )
         if cfg["mode"] == "none":
-            return Result(
-                result.data,
-                result.status + " (no clipping: the threshold is not used)",
-                result.progress,
-                result.problem,
-            )
+            return replace(result, status=result.status + " (no clipping: the threshold is not used)")
         return result
 
     def figures(sources):
