@@ -5,7 +5,6 @@ import base64
 import gzip
 import io
 import json
-import os
 import random
 import zlib
 
@@ -21,7 +20,7 @@ def _gzip_cases() -> list[tuple[bytes, bytes]]:
     contents = [
         b"",
         b"a",
-        os.urandom(70_000),
+        rng.randbytes(70_000),
         b"ab" * 40_000,
         json.dumps([{"x": i, "t": "é⋯₂"} for i in range(2000)]).encode(),
     ]
