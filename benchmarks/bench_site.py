@@ -13,7 +13,7 @@
 - ``floor_first_paint_ms``: the same for a page holding only the site's BokehJS and one small
   figure, visited in the same rounds (:data:`FLOOR`): what BokehJS alone costs on this machine
   in this run, and ``over_floor_ms``, what each chapter adds to it. On this 2-core machine the
-  floor moved between runs by a third and more, the chapters with it.
+  chapters' first paints moved between runs by a third and more.
 
 The clean build with execution (target: under 10 min) is what ``CI=true make book`` takes; CI
 prints it. Run from the repository root: ``.venv/bin/python benchmarks/bench_site.py``

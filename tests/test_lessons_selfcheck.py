@@ -265,6 +265,9 @@ def test_learning_rate_does_not_change_the_ratio_between_layers(spirals):
         with torch.no_grad():
             for p in model.parameters():
                 p -= lr * p.grad
-        moves = [float((lin.weight - b).norm()) for lin, b in zip(model.hidden_linears, before, strict=True)]
+        moves = [
+            float((lin.weight - b).norm().detach())
+            for lin, b in zip(model.hidden_linears, before, strict=True)
+        ]
         ratios.append(moves[0] / moves[-1])
     assert ratios[0] == pytest.approx(ratios[1], rel=1e-3)

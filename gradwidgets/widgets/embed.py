@@ -4,8 +4,8 @@ Bokeh's ``components`` builds every plot of a page in one go once the whole page
 parsed and its deferred scripts have run. Here each fragment holds its document as JSON and
 joins one queue per page. The first plot goes to BokehJS as soon as its fragment is parsed,
 and BokehJS builds it in the first task after that, while the rest of the page is still being
-parsed: the first plot of a chapter is painted some 200 ms sooner than when it waited for the
-browser's asynchronous ``DecompressionStream``. The others follow in page order, each in its
+parsed: the first plot of a chapter was painted 0.07-0.24 s sooner than when it waited for
+the browser's asynchronous ``DecompressionStream``. The others follow in page order, each in its
 own task once the browser has painted the one before. The document's JSON rides
 gzipped, in base64 (a Bokeh document is mostly repeated keys: 23-68 kB of JSON per explorer
 become 4-10 kB), and is unpacked at once by :data:`~gradwidgets.widgets.inflate_js.GUNZIP_JS`.
