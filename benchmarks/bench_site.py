@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import socket
 import statistics
 import subprocess
@@ -117,17 +118,19 @@ built by the same fragment as the chapters' plots. Nothing a chapter adds is in 
 first paint is what BokehJS alone costs on this machine at that moment."""
 
 
-def floor_page(html: Path = HTML) -> str:
-    """The floor page's HTML, loading the BokehJS files the site serves."""
+def floor_page(chapter: Path) -> str:
+    """The floor page's HTML, loading the BokehJS files that ``chapter`` (a built page) loads."""
     from bokeh.plotting import figure
 
     from gradwidgets.widgets.embed import html_fragment
 
     fig = figure(title="floor", width=600, height=300, tools="")
     fig.line([1, 2, 3], [1, 3, 2])
-    scripts = "".join(
-        f'<script src="_static/{p.name}"></script>' for p in sorted((html / "_static").glob("bokeh-*.min.js"))
-    )
+    text = chapter.read_text(encoding="utf8")
+    found = re.findall(r'<script src="(?:\.\./)*(_static/bokeh[^"?]*\.js)', text)
+    if not found:
+        raise ValueError(f"{chapter} loads no BokehJS")
+    scripts = "".join(f'<script src="{src}"></script>' for src in found)
     head = f'<meta charset="utf-8">{scripts}'
     return f"<!DOCTYPE html><html><head>{head}</head><body>{html_fragment(fig)}</body></html>"
 
@@ -138,7 +141,7 @@ def first_paints(pages: list[str], visits: int = VISITS, html: Path = HTML) -> d
     The pages are visited in turn, ``visits`` rounds, each round with the floor page
     (:data:`FLOOR`) first, so a slow spell of the machine weighs on every page alike.
     """
-    floor = floor_page(html)
+    floor = floor_page(html / pages[0])
     times: dict[str, list[float]] = {name: [] for name in [FLOOR, *pages]}
     with _site(html) as (browser, url, route):
         for _ in range(visits):

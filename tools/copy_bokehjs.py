@@ -1,9 +1,12 @@
-"""Copy the installed BokehJS into the book's static files, named with their version.
+"""Copy BokehJS into the book's static files, named with their version.
 
 The book loads BokehJS from its own ``_static/`` (``html_js_files`` in ``_config.yml``), never
 from cdn.bokeh.org. This copies exactly the files ``_config.yml`` names, and fails when their
 version is not the installed bokeh's: BokehJS must match the Python bokeh that wrote the
-outputs. Files are copied only when their content changed, so a cached rebuild stays cached.
+outputs. ``bokeh-plots-<version>.min.js`` is the book's own bundle of BokehJS, committed in
+``tools/bokehjs/`` (built there by ``build.mjs``, whose first line names its version and
+models: ``book/_ext/plot_scripts.py`` checks both); other names come from the installed bokeh.
+Files are copied only when their content changed, so a cached rebuild stays cached.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import yaml
 from bokeh.util.paths import bokehjs_path
 
 ROOT = Path(__file__).resolve().parent.parent
+BUNDLES = ROOT / "tools" / "bokehjs"
 NAME = re.compile(r"(bokeh(?:-[a-z]+)?)-(\d+\.\d+\.\d+)\.min\.js")
 
 
@@ -37,7 +41,7 @@ def bokeh_files(config: dict) -> tuple[Path, list[str]]:
 def copy_bokehjs(config_path: Path) -> list[Path]:
     """Copy the BokehJS files named in ``config_path`` into its static folder; return them."""
     static, names = bokeh_files(yaml.safe_load(config_path.read_text(encoding="utf8")))
-    source = Path(bokehjs_path()) / "js"
+    installed = Path(bokehjs_path()) / "js"
     static.mkdir(parents=True, exist_ok=True)
     copied = []
     for name in names:
@@ -47,7 +51,8 @@ def copy_bokehjs(config_path: Path) -> list[Path]:
                 f"_config.yml loads {name} but bokeh {bokeh.__version__} is installed: "
                 f"rename it to {stem}-{bokeh.__version__}.min.js"
             )
-        src, dst = source / f"{stem}.min.js", static / name
+        ours = BUNDLES / f"{stem}.min.js"
+        src, dst = (ours if ours.exists() else installed / f"{stem}.min.js"), static / name
         if not dst.exists() or dst.read_bytes() != src.read_bytes():
             shutil.copyfile(src, dst)
         copied.append(dst)
