@@ -4,12 +4,13 @@ import dataclasses
 
 import numpy as np
 import pytest
-from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models import ColumnDataSource, HoverTool, Text, VBar
 from test_plots import _check_columns, _fields, _glyph_renderers, _plots
 
 import gradwidgets as gw
 from gradwidgets import plots
 from gradwidgets.plots.distribution import (
+    NO_BARS,
     activation_distribution_columns,
     activation_distribution_figure,
     plot_activation_distribution,
@@ -39,10 +40,12 @@ def test_figure_has_shared_layers_and_fixed_fraction_axis(profile):
     source = ColumnDataSource(activation_distribution_columns(profile))
     top, bottom = activation_distribution_figure(source).children
     assert top.x_range is bottom.x_range and (bottom.y_range.start, bottom.y_range.end) == (0, 1)
-    # titled: when no unit is saturated or dead, the bars and their legend draw nothing
     assert "saturated" in bottom.title.text.lower() and "dead" in bottom.title.text.lower()
-    bars = [r.glyph for r in bottom.renderers]
+    bars = [r.glyph for r in bottom.renderers if isinstance(r.glyph, VBar)]
     assert [(g.top, g.fill_color) for g in bars] == [("saturation", ORANGE), ("dead", BLACK)]
+    # when no unit is saturated or dead, the bars and their legend draw nothing: the note says why
+    [note] = [r.glyph for r in bottom.renderers if isinstance(r.glyph, Text)]
+    assert note.text == "note" and note.y == 0.5 and note.x == "layer"
     hover = bottom.select_one({"type": HoverTool})
     assert ("saturated", "@saturation{0.0%}") in hover.tooltips
 
@@ -79,3 +82,29 @@ def test_activation_distribution_figure(profile):
     assert all(r.data_source is source for r in _glyph_renderers(layout))
     fields = {f for r in _glyph_renderers(layout) for f in _fields(r)}
     assert {"lower", "upper", "mean", "saturation", "dead", "y_bad"} <= fields
+
+
+@pytest.mark.parametrize(
+    ("saturation", "dead", "said"),
+    [
+        ([0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], NO_BARS["none"]),
+        ([0.0, np.nan, 0.0, 0.0], [np.nan, 0.0, 0.0, 0.0], NO_BARS["none"]),  # known ones all 0
+        ([np.nan] * 4, [np.nan] * 4, NO_BARS["unmeasured"]),
+        ([0.0, 0.0, 0.3, 0.0], [0.0, 0.0, 0.0, 0.0], None),  # a bar is drawn: no note
+        ([0.0, 0.0, 0.0, 0.0], [0.0, 0.01, 0.0, 0.0], None),
+    ],
+)
+def test_the_frame_says_why_when_it_draws_no_bar(profile, saturation, dead, said):
+    cols = activation_distribution_columns(
+        dataclasses.replace(profile, saturation=np.array(saturation), dead_fraction=np.array(dead))
+    )
+    if said is None:
+        assert list(cols["note"]) == ["", "", "", ""]
+    else:  # at the middle layer, where the text glyph centers it in the frame
+        assert list(cols["note"]) == ["", said, "", ""]
+
+
+def test_the_note_follows_a_real_profile(profile):
+    cols = activation_distribution_columns(profile)
+    drawn = np.any(np.isfinite(cols["saturation"]) & (cols["saturation"] > 0)) or np.any(cols["dead"] > 0)
+    assert (set(cols["note"]) == {""}) == bool(drawn)

@@ -27,12 +27,14 @@ def activation_distribution_columns(profile: GradientProfile) -> dict[str, np.nd
     dict of str to numpy.ndarray
         ``layer``, ``name``, ``activation``, ``mean``, ``std``, ``lower`` (mean - std),
         ``upper`` (mean + std), ``saturation`` and ``dead`` (fractions in [0, 1], nan when
-        unknown), ``y_bad`` (nan, or a height above the band where mean or std is not finite).
+        unknown), ``y_bad`` (nan, or a height above the band where mean or std is not finite),
+        ``note`` (empty, but for the middle layer when no bar is drawn: why, :data:`NO_BARS`).
         Non-finite ``mean``/``std`` entries are nan here, so they do not break the auto-range.
     """
     mean, std = _floats(profile.act_mean), _floats(profile.act_std)
     ok = np.isfinite(mean) & np.isfinite(std)
     mean, std = np.where(ok, mean, np.nan), np.where(ok, std, np.nan)
+    saturation, dead = _floats(profile.saturation), _floats(profile.dead_fraction)
     upper, lower = mean + std, mean - std
     hi, lo = upper[ok].max(initial=0.0), lower[ok].min(initial=0.0)
     top = hi + (0.15 * (hi - lo) if hi > lo else 1.0)
@@ -44,10 +46,28 @@ def activation_distribution_columns(profile: GradientProfile) -> dict[str, np.nd
         "std": std,
         "lower": lower,
         "upper": upper,
-        "saturation": _floats(profile.saturation),
-        "dead": _floats(profile.dead_fraction),
+        "saturation": saturation,
+        "dead": dead,
         "y_bad": np.where(ok, np.nan, top),
+        "note": _note(saturation, dead),
     }
+
+
+NO_BARS = {
+    "unmeasured": "not measured for these layers",
+    "none": "no saturated or dead units in any layer",
+}
+"""What the saturation figure says in its frame when it draws no bar: every fraction unknown,
+or every known one 0."""
+
+
+def _note(saturation: np.ndarray, dead: np.ndarray) -> np.ndarray:
+    """The ``note`` column: :data:`NO_BARS` at the middle layer when no bar is drawn."""
+    note = np.full(len(saturation), "", dtype=object)
+    both = np.concatenate([saturation, dead])
+    if len(note) and not np.any(np.isfinite(both) & (both != 0)):
+        note[(len(note) - 1) // 2] = NO_BARS["none" if np.isfinite(both).any() else "unmeasured"]
+    return note
 
 
 def activation_distribution_figure(source: ColumnDataSource):
@@ -92,6 +112,18 @@ def activation_distribution_figure(source: ColumnDataSource):
     )
     dead = bottom.vbar(
         dodge("layer", 0.18, range=bottom.x_range), top="dead", width=0.34, source=source, color=BLACK
+    )
+    # an empty frame says why: zero bars draw nothing, and their legend items hide (legends.py)
+    bottom.text(
+        "layer",
+        0.5,
+        text="note",
+        source=source,
+        text_align="center",
+        text_baseline="middle",
+        text_color=BLACK,
+        text_alpha=0.75,
+        text_font_size="13px",
     )
     bottom.yaxis.formatter = NumeralTickFormatter(format="0%")
     bottom.xaxis.axis_label, bottom.yaxis.axis_label = "layer (input → output)", "fraction of units"
