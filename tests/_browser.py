@@ -9,6 +9,7 @@ import http.server
 import os
 import shutil
 import threading
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -88,6 +89,14 @@ def browser_page(width: int = 1100, height: int = 900):
         yield Page(context.new_page())
     finally:
         context.close()
+
+
+def page_file(path: Path, body: str, scripts=(), head: str = "") -> str:
+    """Write an HTML page at ``path`` whose head loads the local ``scripts`` files, then holds
+    ``head``, and whose body is ``body``; return the page's ``file://`` URL."""
+    tags = "".join(f'<script src="{Path(script).as_uri()}"></script>' for script in scripts)
+    path.write_text(f"<html><head>{tags}{head}</head><body>{body}</body></html>", encoding="utf8")
+    return path.as_uri()
 
 
 SOURCE_COLUMN_JS = """([name, column]) => {

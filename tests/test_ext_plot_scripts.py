@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import bokeh
 import pytest
-from _browser import browser_page
+from _browser import browser_page, page_file
 from bokeh.models import ColorBar, HoverTool, LinearColorMapper
 from bokeh.plotting import figure
 from sphinx.errors import ExtensionError
@@ -83,14 +83,9 @@ def test_bokehjs_stays_on_plot_pages_and_leaves_the_others(ext):
 
 @pytest.mark.browser
 def test_the_bundle_registers_its_models_and_draws_a_book_like_figure(tmp_path):
-    page = tmp_path / "page.html"
-    page.write_text(
-        f'<html><head><script src="file://{BUNDLE}"></script></head>'
-        f"<body>{html_fragment(_book_like_figure())}</body></html>",
-        encoding="utf8",
-    )
+    url = page_file(tmp_path / "page.html", html_fragment(_book_like_figure()), [BUNDLE])
     with browser_page() as bp:
-        bp.page.goto(f"file://{page}")
+        bp.page.goto(url)
         bp.page.wait_for_function(
             "() => window.Bokeh && Bokeh.documents.length === 1 && !window.gradwidgetsPlots.busy"
         )

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from _browser import browser_page
+from _browser import browser_page, page_file
 from bokeh.plotting import figure
 from bokeh.util.paths import bokehjs_path
 
@@ -44,16 +44,12 @@ def test_the_payload_cannot_close_its_script_and_unpacks_to_the_document():
 
 @pytest.mark.browser
 def test_plots_are_built_in_page_order_one_task_each(tmp_path):
-    scripts = "".join(
-        f'<script src="file://{BOKEHJS / name}"></script>'
-        for name in ("bokeh.min.js", "bokeh-widgets.min.js")
-    )
     body = "".join(html_fragment(_figure(i)) for i in range(6))
-    page_path = tmp_path / "page.html"
-    page_path.write_text(f"<html><head>{scripts}</head><body>{body}</body></html>", encoding="utf8")
+    scripts = [BOKEHJS / "bokeh.min.js", BOKEHJS / "bokeh-widgets.min.js"]
+    url = page_file(tmp_path / "page.html", body, scripts)
     with browser_page() as bp:
         bp.page.add_init_script(COUNT_PER_FRAME_JS)
-        bp.page.goto(f"file://{page_path}")
+        bp.page.goto(url)
         bp.page.wait_for_function(
             "() => window.Bokeh && Bokeh.documents.length === 6 && !window.gradwidgetsPlots.busy"
         )
@@ -81,14 +77,9 @@ def test_the_first_plot_is_handed_to_bokehjs_as_its_fragment_is_parsed(tmp_path)
         + "<script>window.afterSecond = window.calls;</script>"
         + html_fragment(_figure(2))
     )
-    page_path = tmp_path / "page.html"
-    page_path.write_text(
-        f'<html><head><script src="file://{BOKEHJS / "bokeh.min.js"}"></script>{count_calls}</head>'
-        f"<body>{body}</body></html>",
-        encoding="utf8",
-    )
+    url = page_file(tmp_path / "page.html", body, [BOKEHJS / "bokeh.min.js"], head=count_calls)
     with browser_page() as bp:
-        bp.page.goto(f"file://{page_path}")
+        bp.page.goto(url)
         bp.page.wait_for_function("() => Bokeh.documents.length === 3 && !window.gradwidgetsPlots.busy")
         assert bp.page.evaluate("() => [window.afterFirst, window.afterSecond, window.calls]") == [1, 1, 3]
         names = bp.page.evaluate("() => Bokeh.documents.map((d) => d.roots()[0].name)")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _browser import SOURCE_COLUMN_JS, browser_page, serve
+from _browser import SOURCE_COLUMN_JS, browser_page, page_file, serve
 from bokeh.models import ColumnDataSource
 from bokeh.util.paths import bokehjs_path
 from test_widgets_explorer import _compute, _figures, make
@@ -236,13 +236,11 @@ def test_two_faces_on_a_page_switch_apart_with_bokehjs_alone(tmp_path, monkeypat
     monkeypatch.delenv("GRADWIDGETS_SHARDS", raising=False)
     bokehjs = Path(bokehjs_path()) / "js" / "bokeh.min.js"
     body = static_html(make().static()) + static_html(make().static())
-    page_path = tmp_path / "two.html"
-    head = f'<script src="{bokehjs.as_uri()}"></script>'
-    page_path.write_text(f"<html><head>{head}</head><body>{body}</body></html>")
+    url = page_file(tmp_path / "two.html", body, [bokehjs])
     four = _compute({"depth": 4, "activation": "tanh"}, None).data["g"]["value"].astype(np.float32)
     sixteen = _compute({"depth": 16, "activation": "tanh"}, None).data["g"]["value"].astype(np.float32)
     with browser_page() as bp:
-        bp.page.goto(page_path.as_uri())
+        bp.page.goto(url)
         assert bp.page.evaluate("() => gradwidgetsFaces.faces.size") == 2
         bp.page.get_by_role("slider", name="Depth").nth(1).fill("3")
         bp.page.wait_for_function("() => Array.from(gradwidgetsFaces.faces.values())[1].applied > 0")
